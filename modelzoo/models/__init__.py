@@ -1,0 +1,67 @@
+"""Model builders and the registry that names them.
+
+Built-in models are registered here by import path, so `list_models()` and the
+metadata need neither Keras nor TensorFlow. A builder module is imported on
+the first `build()` of one of its models.
+
+To add a model: write a keyword-only builder that returns a compiled
+`keras.Model` in a module of this package, then add a `ModelSpec` below with
+the parameter count of its default build (`tests/test_models.py` checks it).
+"""
+
+from modelzoo.models.registry import (
+    ModelSpec,
+    build,
+    get_spec,
+    list_models,
+    register,
+    register_model,
+    unregister_model,
+)
+
+register(
+    ModelSpec(
+        name="cnn",
+        builder="modelzoo.models.cnn:cnn",
+        task="image_classification",
+        input_shape=(28, 28, 1),
+        dataset="mnist",
+        params=225_034,
+        description="The tutorial's two-block CNN for 28x28 grayscale digits.",
+        config="cnn.yaml",
+    )
+)
+register(
+    ModelSpec(
+        name="lstm",
+        builder="modelzoo.models.lstm:lstm",
+        task="sequence_classification",
+        input_shape=(500, 1),
+        dataset="ucr/FordA",
+        params=116_033,
+        description="The tutorial's stacked LSTM(128) -> LSTM(64) classifier.",
+        config="lstm.yaml",
+    )
+)
+register(
+    ModelSpec(
+        name="autoencoder",
+        builder="modelzoo.models.autoencoder:autoencoder",
+        task="reconstruction",
+        input_shape=(784,),
+        dataset="mnist",
+        params=101_200,
+        description="The tutorial's dense 784 -> 64 -> 784 autoencoder.",
+        config="autoencoder.yaml",
+    )
+)
+
+__all__ = [
+    "ModelSpec",
+    "build",
+    "get_spec",
+    "list_models",
+    "register",
+    "register_model",
+    "unregister_model",
+]

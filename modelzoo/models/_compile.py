@@ -1,0 +1,63 @@
+"""Optimizer and compile helpers shared by every builder."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+
+from modelzoo.errors import ConfigError
+
+
+def make_optimizer(optimizer, learning_rate: float | None):
+    """Return a Keras optimizer from a name or an instance.
+
+    Args:
+        optimizer: A name that `keras.optimizers.get` accepts (`"adam"`,
+            `"sgd"`, `"adamw"`, ...) or a `keras.optimizers.Optimizer`.
+        learning_rate: Learning rate for a named optimizer; `None` keeps the
+            optimizer's default. Must be `None` when `optimizer` is an instance,
+            because an instance already carries its learning rate.
+    """
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        if learning_rate is not None:
+            raise ConfigError(
+                f"learning_rate={learning_rate!r} was given together with an optimizer "
+                f"instance ({type(optimizer).__name__}). Set the learning rate on the "
+                "instance, or pass the optimizer by name."
+            )
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise ConfigError(
+            "optimizer must be a name such as 'adam' or a keras.optimizers.Optimizer; "
+            f"received {optimizer!r} of type {type(optimizer).__name__}."
+        )
+    if learning_rate is not None and not learning_rate > 0:
+        raise ConfigError(
+            f"learning_rate must be > 0; received {learning_rate!r}."
+        )
+    config = {} if learning_rate is None else {"learning_rate": learning_rate}
+    try:
+        return keras.optimizers.get({"class_name": optimizer, "config": config})
+    except ValueError as error:
+        raise ConfigError(
+            f"Unknown optimizer {optimizer!r}. Use a name from keras.optimizers, "
+            "for example 'adam', 'adamw', 'sgd', 'rmsprop' or 'nadam'."
+        ) from error
+
+
+def compile_model(
+    model: keras.Model,
+    *,
+    optimizer,
+    learning_rate: float | None,
+    loss,
+    metrics: Sequence | None,
+) -> keras.Model:
+    """Compile `model` in place and return it."""
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate),
+        loss=loss,
+        metrics=list(metrics or []),
+    )
+    return model
