@@ -1,0 +1,222 @@
+"""Data sets as `tf.data.Dataset` splits plus a `DatasetInfo`.
+
+`load_dataset` returns `(train, validation, test, info)`. Every split yields
+`(inputs, targets)` batches: images as float32 in [0, 1] with a channel axis
+and integer labels, or the images themselves as targets for autoencoders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from modelzoo.data.mnist import IMAGE_DATASETS, load_image_arrays
+from modelzoo.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class DatasetInfo:
+    """Sizes, shapes and origin of a loaded data set.
+
+    Attributes:
+        name: Data set name.
+        source: Where the arrays were read from.
+        num_train: Training examples after the validation split.
+        num_validation: Validation examples, taken from the training split.
+        num_test: Test examples.
+        input_shape: Shape of one input example as the model receives it.
+        num_classes: Number of label classes.
+        class_names: Name of each class, index = label.
+        validation_fraction: Fraction of the training split held out.
+    """
+
+    name: str
+    source: str
+    num_train: int
+    num_validation: int
+    num_test: int
+    input_shape: tuple[int, ...]
+    num_classes: int
+    class_names: tuple[str, ...]
+    validation_fraction: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the info as JSON-ready values."""
+        values = dataclasses.asdict(self)
+        values["input_shape"] = list(self.input_shape)
+        values["class_names"] = list(self.class_names)
+        return values
+
+
+class DatasetSplits(NamedTuple):
+    """The three `tf.data.Dataset` splits and their `DatasetInfo`."""
+
+    train: Any
+    validation: Any
+    test: Any
+    info: DatasetInfo
+
+
+def list_datasets() -> list[str]:
+    """Return the names `load_dataset` accepts."""
+    return sorted(IMAGE_DATASETS)
+
+
+def load_dataset(
+    name: str = "mnist",
+    *,
+    data_dir=None,
+    source: str = "auto",
+    download: bool = True,
+    batch_size: int = 128,
+    validation_fraction: float = 0.1,
+    split_seed: int = 0,
+    seed: int = 42,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+    shuffle_buffer: int | None = None,
+    cache: bool = True,
+    input_shape: Sequence[int] | None = None,
+    targets: str = "labels",
+) -> DatasetSplits:
+    """Load a data set and return batched `tf.data` splits.
+
+    Args:
+        name: `"mnist"` or `"fashion_mnist"`.
+        data_dir: Root data folder; `None` falls back to `$MODELZOO_DATA_DIR`.
+            See `modelzoo.data.mnist` for the layout and the other sources.
+        source: `"auto"`, `"local"`, `"keras"`, `"system"` or `"tfds"`.
+        download: Allow a TFDS download when no local copy exists.
+        batch_size: Examples per batch in every split.
+        validation_fraction: Fraction of the training split held out for
+            validation, in [0, 1). The split is a fixed permutation of
+            `split_seed`, so it is the same on every run.
+        split_seed: Seed of the validation split.
+        seed: Seed of the per-epoch shuffle of the training split.
+        train_subset: Keep only the first this many training examples.
+        test_subset: Keep only the first this many test examples.
+        shuffle_buffer: Shuffle buffer in examples; `None` shuffles fully.
+        cache: Cache decoded examples in memory after the first pass.
+        input_shape: Reshape each image to this shape, such as `(784,)` for a
+            dense autoencoder; `None` gives `(28, 28, 1)`.
+        targets: `"labels"` for classifiers, `"inputs"` for autoencoders.
+
+    Returns:
+        `DatasetSplits(train, validation, test, info)`; `validation` is `None`
+        when `validation_fraction` is 0.
+    """
+    if name not in IMAGE_DATASETS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list_datasets(), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"Unknown dataset {name!r}.{hint} Known datasets: {', '.join(list_datasets())}."
+        )
+    if targets not in ("labels", "inputs"):
+        raise ConfigError(f"targets must be 'labels' or 'inputs'; received {targets!r}.")
+
+    arrays = load_image_arrays(name, data_dir=data_dir, source=source, download=download)
+    x_train, y_train = arrays.x_train, arrays.y_train
+    x_test, y_test = arrays.x_test, arrays.y_test
+    if train_subset is not None:
+        x_train, y_train = x_train[:train_subset], y_train[:train_subset]
+    if test_subset is not None:
+        x_test, y_test = x_test[:test_subset], y_test[:test_subset]
+
+    train_index, validation_index = split_indices(len(x_train), validation_fraction, split_seed)
+    input_shape = tuple(input_shape) if input_shape is not None else (28, 28, 1)
+    if math.prod(input_shape) != 28 * 28:
+        raise ConfigError(
+            f"input_shape {input_shape} does not hold a 28x28 image "
+            f"({math.prod(input_shape)} values instead of 784)."
+        )
+    make = lambda x, y, shuffle: make_image_pipeline(  # noqa: E731
+        x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, shuffle_buffer=shuffle_buffer,
+        cache=cache, input_shape=input_shape, targets=targets,
+    )
+    train = make(x_train[train_index], y_train[train_index], True)
+    validation = (
+        make(x_train[validation_index], y_train[validation_index], False)
+        if len(validation_index) else None
+    )
+    test = make(x_test, y_test, False)
+
+    info = DatasetInfo(
+        name=name,
+        source=arrays.source,
+        num_train=len(train_index),
+        num_validation=len(validation_index),
+        num_test=len(x_test),
+        input_shape=input_shape,
+        num_classes=len(IMAGE_DATASETS[name].class_names),
+        class_names=IMAGE_DATASETS[name].class_names,
+        validation_fraction=validation_fraction,
+    )
+    logger.info(
+        "Dataset %s: %d train, %d validation, %d test examples, input shape %s (source: %s)",
+        name, info.num_train, info.num_validation, info.num_test, input_shape, info.source,
+    )
+    return DatasetSplits(train, validation, test, info)
+
+
+def split_indices(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split `range(count)` into sorted training and validation indices.
+
+    The validation part is the first `round(count * fraction)` positions of
+    a permutation drawn with `seed`, so the split depends only on `count`,
+    `fraction` and `seed`, and the two parts never overlap.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(
+            f"validation_fraction must be in [0, 1); received {fraction!r}."
+        )
+    permutation = np.random.default_rng(seed).permutation(count)
+    num_validation = int(round(count * fraction))
+    validation = np.sort(permutation[:num_validation])
+    train = np.sort(permutation[num_validation:])
+    return train, validation
+
+
+def make_image_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    shuffle_buffer: int | None = None,
+    cache: bool = True,
+    input_shape: Sequence[int] = (28, 28, 1),
+    targets: str = "labels",
+):
+    """Return a batched, prefetched `tf.data.Dataset` of scaled images.
+
+    uint8 pixels are scaled to float32 in [0, 1] once per example; with
+    `cache`, the scaled examples are kept in memory so later epochs skip it.
+    """
+    import tensorflow as tf
+
+    input_shape = tuple(input_shape)
+
+    def scale(image, label):
+        image = tf.reshape(tf.cast(image, tf.float32) / 255.0, input_shape)
+        return image, tf.cast(label, tf.int32)
+
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        buffer = shuffle_buffer or len(images)
+        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if targets == "inputs":
+        dataset = dataset.map(lambda image, label: (image, image))
+    return dataset.prefetch(tf.data.AUTOTUNE)
