@@ -1,0 +1,1 @@
+"""Default training configs, one YAML file per model; shipped as package data."""

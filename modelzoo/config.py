@@ -1,0 +1,457 @@
+"""The training configuration: one schema, YAML files and command-line overrides.
+
+A config is a tree of dataclasses. Every key a YAML file may set is a field
+below, documented in its class docstring. Loading checks each key, type and
+range, and rejects mistakes with the key path, the expected type or range and
+a did-you-mean suggestion. This module does not import TensorFlow or Keras.
+
+Precedence, lowest first: the defaults below, the YAML file, then
+command-line flags and `--set key.sub=value` overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.resources
+import types
+import typing
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+from modelzoo.errors import ConfigError
+
+
+def _field(default=dataclasses.MISSING, *, factory=dataclasses.MISSING, minimum=None,
+           maximum=None, exclusive_minimum=None, exclusive_maximum=None, choices=None):
+    metadata = {
+        "minimum": minimum,
+        "maximum": maximum,
+        "exclusive_minimum": exclusive_minimum,
+        "exclusive_maximum": exclusive_maximum,
+        "choices": choices,
+    }
+    if factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Model selection and builder arguments.
+
+    Attributes:
+        name: Registry name of the model (`modelzoo list` shows them).
+        args: Keyword arguments passed to the builder, for example
+            `{dropout: 0.25, filters: [32, 64]}`. The optimizer and learning
+            rate come from the `optimizer` section, not from here.
+    """
+
+    name: str = "cnn"
+    args: dict = _field(factory=dict)
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Data source and split settings.
+
+    Attributes:
+        dataset: Data set name: `mnist` or `fashion_mnist`.
+        data_dir: Root folder with one sub-folder per data set, such as
+            `<data_dir>/mnist/`. When unset, the `MODELZOO_DATA_DIR`
+            environment variable is used.
+        source: `auto` tries, in order, `data_dir`, copies already on the
+            machine (Keras's cache, system packages, prepared TFDS data) and a
+            TFDS download. `local`, `keras`, `system` and `tfds` use only
+            that source.
+        download: Allow the TFDS download when no local copy is found.
+        validation_fraction: Fraction of the training split held out for
+            validation. The held-out examples are chosen by a fixed
+            permutation of `split_seed` and never overlap the training ones.
+            0 disables validation.
+        split_seed: Seed of the validation split; it stays fixed when
+            `training.seed` changes, so runs are compared on the same split.
+        train_subset: Use only this many training examples (before the
+            validation split); unset uses all.
+        test_subset: Use only the first this many test examples; unset uses all.
+        shuffle_buffer: Shuffle buffer size in examples; unset shuffles the
+            whole training set each epoch.
+        cache: Cache decoded examples in memory after the first epoch.
+    """
+
+    dataset: str = "mnist"
+    data_dir: Optional[str] = None
+    source: str = _field("auto", choices=("auto", "local", "keras", "system", "tfds"))
+    download: bool = True
+    validation_fraction: float = _field(0.1, minimum=0.0, exclusive_maximum=1.0)
+    split_seed: int = _field(0, minimum=0)
+    train_subset: Optional[int] = _field(None, minimum=1)
+    test_subset: Optional[int] = _field(None, minimum=1)
+    shuffle_buffer: Optional[int] = _field(None, minimum=1)
+    cache: bool = True
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    """The optimizer passed to the builder.
+
+    Attributes:
+        name: Any name `keras.optimizers.get` accepts: `adam`, `adamw`,
+            `sgd`, `rmsprop`, `nadam`, ...
+        learning_rate: Initial learning rate.
+    """
+
+    name: str = "adam"
+    learning_rate: float = _field(1e-3, exclusive_minimum=0.0)
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """How long and where to train.
+
+    Attributes:
+        epochs: Maximum number of epochs; early stopping may end sooner.
+        batch_size: Examples per training step.
+        seed: Seed of Python, NumPy, Keras and `tf.data` randomness.
+        device: `auto` (a GPU when TensorFlow detects one, else the CPU), `cpu`
+            or `gpu`.
+        verbose: Keras progress output: 1 shows a progress bar, 2 one line
+            per epoch, 0 nothing.
+    """
+
+    epochs: int = _field(10, minimum=1)
+    batch_size: int = _field(128, minimum=1)
+    seed: int = _field(42, minimum=0)
+    device: str = _field("auto", choices=("auto", "cpu", "gpu"))
+    verbose: int = _field(1, choices=(0, 1, 2))
+
+
+@dataclasses.dataclass
+class EarlyStoppingConfig:
+    """`keras.callbacks.EarlyStopping` settings.
+
+    Attributes:
+        enabled: Stop when `monitor` stops improving.
+        monitor: Metric to watch; needs validation data for `val_*`.
+        patience: Epochs without improvement before stopping.
+        min_delta: Smallest change that counts as an improvement.
+        restore_best_weights: Restore the weights of the best epoch at the end,
+            including when training ran all epochs.
+    """
+
+    enabled: bool = True
+    monitor: str = "val_loss"
+    patience: int = _field(3, minimum=0)
+    min_delta: float = _field(0.0, minimum=0.0)
+    restore_best_weights: bool = True
+
+
+@dataclasses.dataclass
+class ReduceLROnPlateauConfig:
+    """`keras.callbacks.ReduceLROnPlateau` settings.
+
+    Attributes:
+        enabled: Lower the learning rate when `monitor` stops improving.
+        monitor: Metric to watch.
+        factor: Factor the learning rate is multiplied by.
+        patience: Epochs without improvement before lowering it.
+        min_lr: Lower bound of the learning rate.
+    """
+
+    enabled: bool = False
+    monitor: str = "val_loss"
+    factor: float = _field(0.5, exclusive_minimum=0.0, exclusive_maximum=1.0)
+    patience: int = _field(2, minimum=0)
+    min_lr: float = _field(1e-6, minimum=0.0)
+
+
+@dataclasses.dataclass
+class CallbacksConfig:
+    """Callbacks the trainer adds.
+
+    Attributes:
+        early_stopping: See `EarlyStoppingConfig`.
+        reduce_lr_on_plateau: See `ReduceLROnPlateauConfig`.
+        tensorboard: Write TensorBoard logs to `<run_dir>/tensorboard/`.
+    """
+
+    early_stopping: EarlyStoppingConfig = _field(factory=EarlyStoppingConfig)
+    reduce_lr_on_plateau: ReduceLROnPlateauConfig = _field(factory=ReduceLROnPlateauConfig)
+    tensorboard: bool = True
+
+
+@dataclasses.dataclass
+class OutputConfig:
+    """Output locations and files.
+
+    Attributes:
+        dir: Parent of the run directories; each run writes
+            `<dir>/<model>/<timestamp>/`.
+        save_model: Write `model.keras` into the run directory.
+        plots: Write `curves.png` into the run directory.
+    """
+
+    dir: str = "runs"
+    save_model: bool = True
+    plots: bool = True
+
+
+@dataclasses.dataclass
+class Config:
+    """A complete training configuration; see each section's class."""
+
+    model: ModelConfig = _field(factory=ModelConfig)
+    data: DataConfig = _field(factory=DataConfig)
+    optimizer: OptimizerConfig = _field(factory=OptimizerConfig)
+    training: TrainingConfig = _field(factory=TrainingConfig)
+    callbacks: CallbacksConfig = _field(factory=CallbacksConfig)
+    output: OutputConfig = _field(factory=OutputConfig)
+
+    def to_dict(self) -> dict:
+        """Return the config as plain dictionaries, ready for YAML."""
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        """Return the config as a YAML document."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def config_from_dict(data: dict | None) -> Config:
+    """Validate a nested dictionary and return a `Config`."""
+    return _build(Config, data or {}, prefix="")
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a config file with YAML's safe loader and return its mapping."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"Config file not found: {path}. Check the path.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Config file {path} is not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Config file {path} must contain a mapping of sections "
+            f"(model, data, training, ...); it contains a {type(data).__name__}."
+        )
+    return data
+
+
+def default_config_path(model_name: str) -> Path | None:
+    """Return the path of the default config of a registered model, if it has one."""
+    from modelzoo.models import get_spec
+
+    file_name = get_spec(model_name).config
+    if file_name is None:
+        return None
+    resource = importlib.resources.files("modelzoo.configs").joinpath(file_name)
+    return Path(str(resource))
+
+
+def list_config_files() -> list[str]:
+    """Return the names of the YAML configs that ship with the package."""
+    folder = importlib.resources.files("modelzoo.configs")
+    return sorted(item.name for item in folder.iterdir() if item.name.endswith(".yaml"))
+
+
+def load_config(
+    source: str | Path | dict | None = None,
+    *,
+    overrides: list[str] | None = None,
+    **flat_overrides: Any,
+) -> Config:
+    """Load, override and validate a config.
+
+    Args:
+        source: A registered model name (its default config), a YAML path,
+            the name of a shipped config file such as `"cnn.yaml"`, a
+            dictionary, or `None` for the schema defaults.
+        overrides: `"key.sub=value"` strings; each value is parsed as YAML,
+            so `training.epochs=3` sets an integer.
+        **flat_overrides: Dotted keys with `.` written as `__`, for Python
+            callers: `load_config("cnn", training__epochs=3)`.
+
+    Returns:
+        The validated `Config`.
+    """
+    data = read_source(source)
+    for key, value in flat_overrides.items():
+        set_by_path(data, key.replace("__", "."), value)
+    for item in overrides or []:
+        key, value = parse_override(item)
+        set_by_path(data, key, value)
+    return config_from_dict(data)
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """Split a `key.sub=value` string and parse the value as YAML."""
+    key, separator, raw_value = item.partition("=")
+    key = key.strip()
+    if not separator or not key:
+        raise ConfigError(
+            f"Invalid override {item!r}: expected key.sub=value, "
+            "for example --set training.epochs=3."
+        )
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else None
+    except yaml.YAMLError:
+        value = raw_value
+    return key, value
+
+
+def set_by_path(data: dict, dotted_key: str, value: Any) -> None:
+    """Set `data[a][b][c] = value` for `dotted_key` `"a.b.c"`, creating mappings."""
+    parts = dotted_key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"Cannot set {dotted_key!r}: {part!r} contains the value {child!r}, not a section."
+            )
+        node = child
+    node[parts[-1]] = value
+
+
+def read_source(source) -> dict:
+    """Return the raw config mapping of a model name, YAML path or dictionary."""
+    if source is None:
+        return {}
+    if isinstance(source, dict):
+        return _deep_copy(source)
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.exists() and path.name in list_config_files():
+            path = Path(str(importlib.resources.files("modelzoo.configs").joinpath(path.name)))
+        return read_yaml(path)
+    config_path = default_config_path(str(source))
+    if config_path is None:
+        return {"model": {"name": str(source)}}
+    data = read_yaml(config_path)
+    data.setdefault("model", {})
+    return data
+
+
+def _deep_copy(value):
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(item) for item in value]
+    return value
+
+
+def _build(cls, data, prefix: str):
+    section = prefix.rstrip(".") or "config"
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Config key {section!r} must be a mapping of {cls.__name__} fields; "
+            f"received {data!r}."
+        )
+    hints = typing.get_type_hints(cls)
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" Did you mean {prefix + close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"Unknown config key {prefix + str(key)!r}.{hint} "
+                f"Valid keys in {section!r}: {', '.join(fields)}."
+            )
+    values = {}
+    for name, field in fields.items():
+        if name not in data:
+            continue
+        key = f"{prefix}{name}"
+        expected = hints[name]
+        if dataclasses.is_dataclass(expected):
+            values[name] = _build(expected, data[name], prefix=f"{key}.")
+        else:
+            value = _check_type(key, data[name], expected)
+            _check_range(key, value, field.metadata)
+            values[name] = value
+    return cls(**values)
+
+
+def _check_type(key: str, value: Any, expected) -> Any:
+    origin = typing.get_origin(expected)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(expected)
+        if value is None and type(None) in options:
+            return None
+        expected = next(option for option in options if option is not type(None))
+        origin = typing.get_origin(expected)
+
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected in (int, float) and isinstance(value, bool):
+        matched = False
+    elif origin is not None:
+        matched = isinstance(value, origin)
+    else:
+        matched = isinstance(value, expected)
+    if not matched:
+        expected_name = getattr(expected, "__name__", str(expected))
+        raise ConfigError(
+            f"Config key {key!r} must be of type {expected_name}; "
+            f"received {value!r} ({type(value).__name__})."
+        )
+    return value
+
+
+def _check_range(key: str, value: Any, metadata) -> None:
+    if value is None:
+        return
+    choices = metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(
+            f"Config key {key!r} must be one of {', '.join(map(repr, choices))}; "
+            f"received {value!r}."
+        )
+    checks = (
+        ("minimum", lambda bound: value >= bound, ">="),
+        ("maximum", lambda bound: value <= bound, "<="),
+        ("exclusive_minimum", lambda bound: value > bound, ">"),
+        ("exclusive_maximum", lambda bound: value < bound, "<"),
+    )
+    for name, holds, symbol in checks:
+        bound = metadata.get(name)
+        if bound is not None and not holds(bound):
+            raise ConfigError(
+                f"Config key {key!r} must be {symbol} {bound}; received {value!r}. "
+                f"Allowed range: {_describe_range(metadata)}."
+            )
+
+
+def _describe_range(metadata) -> str:
+    parts = []
+    if metadata.get("minimum") is not None:
+        parts.append(f"{metadata['minimum']} <=")
+    elif metadata.get("exclusive_minimum") is not None:
+        parts.append(f"{metadata['exclusive_minimum']} <")
+    parts.append("value")
+    if metadata.get("maximum") is not None:
+        parts.append(f"<= {metadata['maximum']}")
+    elif metadata.get("exclusive_maximum") is not None:
+        parts.append(f"< {metadata['exclusive_maximum']}")
+    return " ".join(parts)
+
+
+# Short names accepted by command-line flags and by `train_model(**kwargs)`,
+# mapped to their full config keys.
+SHORTCUTS = {
+    "dataset": "data.dataset",
+    "data_dir": "data.data_dir",
+    "epochs": "training.epochs",
+    "batch_size": "training.batch_size",
+    "seed": "training.seed",
+    "device": "training.device",
+    "learning_rate": "optimizer.learning_rate",
+    "output_dir": "output.dir",
+}
