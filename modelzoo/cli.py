@@ -1,0 +1,157 @@
+"""Command-line interface: `modelzoo list`, `modelzoo train` and `python -m modelzoo.train`.
+
+Parsing arguments, `--help`, `list` and config validation do not import
+TensorFlow; it loads only once training starts. User errors (a bad flag,
+config or data path) end with a one-paragraph message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from modelzoo.errors import ModelzooError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `train` options to `parser`."""
+    parser.add_argument(
+        "model",
+        help="registered model name (its configs/<model>.yaml is loaded) or a YAML config path",
+    )
+    parser.add_argument("--config", metavar="PATH",
+                        help="YAML config to start from instead of the model's default config")
+    parser.add_argument("--dataset", help="data set name, e.g. mnist or fashion_mnist "
+                        "(default: from the config)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="root folder of local data sets, holding mnist/ and others "
+                        "(default: $MODELZOO_DATA_DIR)")
+    parser.add_argument("--epochs", type=int, help="maximum number of epochs (default: from the config)")
+    parser.add_argument("--batch-size", type=int,
+                        help="examples per training step (default: from the config)")
+    parser.add_argument("--learning-rate", type=float,
+                        help="initial learning rate (default: from the config)")
+    parser.add_argument("--seed", type=int, help="random seed (default: from the config)")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"),
+                        help="device to train on (default: auto)")
+    parser.add_argument("--output-dir", metavar="DIR",
+                        help="parent folder of run directories (default: runs)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set data.train_subset=2000; "
+                        "repeatable, applied after the other flags")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="logging level (default: INFO)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the `modelzoo` console script."""
+    parser = argparse.ArgumentParser(
+        prog="modelzoo", description="Keras 3 model zoo: list models and train them."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    list_parser = commands.add_parser("list", help="list registered models")
+    list_parser.add_argument("pattern", nargs="?", default="*",
+                             help="glob pattern on model names (default: *)")
+    train_parser = commands.add_parser("train", help="train a model and write a run directory")
+    add_train_arguments(train_parser)
+    return parser
+
+
+def build_train_parser() -> argparse.ArgumentParser:
+    """Return the parser of `python -m modelzoo.train`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m modelzoo.train",
+        description="Train a registered model with its default config, or with a YAML "
+        "config, and write runs/<model>/<timestamp>/.",
+    )
+    add_train_arguments(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace):
+    """Return the validated `Config` that the parsed train arguments describe."""
+    from modelzoo.config import SHORTCUTS, config_from_dict, parse_override, read_source, set_by_path
+    from modelzoo.models import get_spec
+
+    data = read_source(args.config or args.model)
+    if args.config:
+        set_by_path(data, "model.name", args.model)
+    for name, key in SHORTCUTS.items():
+        value = getattr(args, name, None)
+        if value is not None:
+            set_by_path(data, key, value)
+    for item in args.overrides:
+        key, value = parse_override(item)
+        set_by_path(data, key, value)
+    config = config_from_dict(data)
+    get_spec(config.model.name)
+    return config
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train as `args` describe; return the process exit status."""
+    _configure_logging(args.log_level)
+    config = config_from_args(args)
+
+    from modelzoo.trainer import Trainer
+
+    result = Trainer(config).run()
+    summary = ", ".join(
+        f"{name}={value:.4f}" for name, value in result.metrics.items()
+        if name.startswith("test_")
+    )
+    print(f"Run directory: {result.run_dir}\nTest metrics: {summary}")
+    return 0
+
+
+def run_list(pattern: str) -> int:
+    """Print the registered models as a table; return the exit status."""
+    from modelzoo.models import get_spec, list_models
+
+    rows = [("NAME", "TASK", "PARAMS", "DATASET", "DESCRIPTION")]
+    for name in list_models(pattern):
+        spec = get_spec(name)
+        rows.append((name, spec.task, f"{spec.params:,}", spec.dataset, spec.description))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `modelzoo` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        return run_list(args.pattern)
+    return _guarded(run_train, args)
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m modelzoo.train`."""
+    args = build_train_parser().parse_args(argv)
+    return _guarded(run_train, args)
+
+
+def _guarded(command, args) -> int:
+    try:
+        return command(args)
+    except ModelzooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )

@@ -1,0 +1,319 @@
+"""The shared trainer: one code path from a config to a run directory.
+
+`Trainer(config).run()` builds the model from the registry, loads the data
+through `tf.data`, picks the device, seeds every random generator, trains
+with Keras's `fit`, evaluates on the test split and writes the run directory:
+
+    runs/<model>/<timestamp>/
+        config.yaml     the resolved config
+        model.keras     the trained model (best weights when early stopping)
+        history.csv     one row per epoch
+        metrics.json    test metrics, epochs, timing, device and versions
+        curves.png      loss and metric curves
+        train.log       the log of the run
+        tensorboard/    TensorBoard event files
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy
+import tensorflow as tf
+
+from modelzoo.config import SHORTCUTS, Config, load_config
+from modelzoo.data import load_dataset
+from modelzoo.device import select_device
+from modelzoo.errors import ConfigError
+from modelzoo.models import build, get_spec
+from modelzoo.plots import plot_history
+from modelzoo.runs import create_run_dir, save_model_atomic, write_atomic, write_json
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        model: The trained `keras.Model`.
+        history: Metric name to one value per epoch.
+        metrics: The content of `metrics.json`.
+        run_dir: The run directory.
+        info: The `DatasetInfo` of the data trained on.
+    """
+
+    model: Any
+    history: dict[str, list[float]]
+    metrics: dict[str, Any]
+    run_dir: Path
+    info: Any
+
+
+class Trainer:
+    """Train a registered model as a `Config` describes.
+
+    Example:
+
+    ```python
+    config = modelzoo.load_config("cnn", training__epochs=2)
+    result = modelzoo.Trainer(config).run()
+    ```
+    """
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def run(self) -> TrainResult:
+        """Train, evaluate and write the run directory; return a `TrainResult`."""
+        config = self.config
+        run_dir = create_run_dir(config.output.dir, config.model.name)
+        log_handler = _attach_file_log(run_dir / "train.log")
+        try:
+            logger.info("Run directory: %s", run_dir)
+            write_atomic(run_dir / "config.yaml", config.to_yaml())
+
+            keras.utils.set_random_seed(config.training.seed)
+            device = select_device(config.training.device)
+            with tf.device(device):
+                model = self.build_model()
+            splits = self.load_data(model)
+
+            timer = _EpochTimer()
+            callbacks = self._callbacks(run_dir, has_validation=splits.validation is not None)
+            callbacks += [timer, _EpochLogger(config.training.epochs)]
+
+            logger.info(
+                "Training %s for up to %d epochs, batch size %d, on %s",
+                config.model.name, config.training.epochs, config.training.batch_size, device,
+            )
+            started = time.perf_counter()
+            with tf.device(device):
+                history = model.fit(
+                    splits.train,
+                    validation_data=splits.validation,
+                    epochs=config.training.epochs,
+                    callbacks=callbacks,
+                    verbose=config.training.verbose,
+                    shuffle=False,  # the tf.data pipeline already shuffles each epoch
+                )
+                wall_time = time.perf_counter() - started
+                test_values = model.evaluate(splits.test, verbose=0, return_dict=True)
+            logger.info(
+                "Test metrics: %s",
+                ", ".join(f"{name}={value:.4f}" for name, value in test_values.items()),
+            )
+
+            history_values = {name: [float(value) for value in values]
+                              for name, values in history.history.items()}
+            metrics = {
+                **{f"test_{name}": float(value) for name, value in test_values.items()},
+                "epochs_run": len(history.epoch),
+                "best_epoch": _best_epoch(history_values, config),
+                "wall_time_seconds": round(wall_time, 3),
+                "train_samples_per_second": timer.samples_per_second(splits.info.num_train),
+                "device": device,
+                "dataset": splits.info.to_dict(),
+                "model": config.model.name,
+                "parameters": int(model.count_params()),
+                "seed": config.training.seed,
+                "versions": _versions(),
+            }
+            result = TrainResult(model, history_values, metrics, run_dir, splits.info)
+            self.write_outputs(result)
+            logger.info("Wrote %s", run_dir)
+            return result
+        finally:
+            logging.getLogger().removeHandler(log_handler)
+            log_handler.close()
+
+    def build_model(self) -> keras.Model:
+        """Build the configured model with the configured optimizer."""
+        config = self.config
+        model = build(
+            config.model.name,
+            optimizer=config.optimizer.name,
+            learning_rate=config.optimizer.learning_rate,
+            **config.model.args,
+        )
+        logger.info("Model %s: %s parameters", config.model.name, f"{model.count_params():,}")
+        return model
+
+    def load_data(self, model: keras.Model):
+        """Load the configured data set shaped for `model`; return its `DatasetSplits`."""
+        config = self.config
+        data = config.data
+        task = get_spec(config.model.name).task
+        return load_dataset(
+            data.dataset,
+            data_dir=data.data_dir,
+            source=data.source,
+            download=data.download,
+            batch_size=config.training.batch_size,
+            validation_fraction=data.validation_fraction,
+            split_seed=data.split_seed,
+            seed=config.training.seed,
+            train_subset=data.train_subset,
+            test_subset=data.test_subset,
+            shuffle_buffer=data.shuffle_buffer,
+            cache=data.cache,
+            input_shape=model.input_shape[1:],
+            targets="inputs" if task == "reconstruction" else "labels",
+        )
+
+    def write_outputs(self, result: TrainResult) -> None:
+        """Write the model, metrics and plots of a finished run into its run directory."""
+        output = self.config.output
+        if output.save_model:
+            save_model_atomic(result.model, result.run_dir / "model.keras")
+        write_json(result.run_dir / "metrics.json", result.metrics)
+        if output.plots:
+            plot_history(result.history, result.run_dir / "curves.png")
+
+    def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
+        settings = self.config.callbacks
+        callbacks: list = [keras.callbacks.CSVLogger(str(run_dir / "history.csv"))]
+        early = settings.early_stopping
+        if early.enabled:
+            _require_validation(early.monitor, has_validation, "callbacks.early_stopping")
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=early.monitor,
+                    patience=early.patience,
+                    min_delta=early.min_delta,
+                    restore_best_weights=early.restore_best_weights,
+                    verbose=1,
+                )
+            )
+        plateau = settings.reduce_lr_on_plateau
+        if plateau.enabled:
+            _require_validation(plateau.monitor, has_validation, "callbacks.reduce_lr_on_plateau")
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=plateau.monitor,
+                    factor=plateau.factor,
+                    patience=plateau.patience,
+                    min_lr=plateau.min_lr,
+                    verbose=1,
+                )
+            )
+        if settings.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        return callbacks
+
+
+def train_model(model: str | Config = "cnn", *, overrides: list[str] | None = None,
+                **kwargs) -> TrainResult:
+    """Train a model with its default config and keyword overrides.
+
+    Args:
+        model: A registered model name, a YAML path or a `Config`.
+        overrides: `"key.sub=value"` strings, as with `--set`.
+        **kwargs: Either a short name (`epochs`, `batch_size`, `seed`,
+            `device`, `dataset`, `data_dir`, `learning_rate`, `output_dir`)
+            or a dotted key written with `__`, such as `data__train_subset`.
+
+    Returns:
+        A `TrainResult` with the model, history, metrics and run directory.
+    """
+    if isinstance(model, Config):
+        config = model
+    else:
+        flat = {SHORTCUTS.get(key, key).replace(".", "__"): value for key, value in kwargs.items()}
+        config = load_config(model, overrides=overrides, **flat)
+    return Trainer(config).run()
+
+
+def _require_validation(monitor: str, has_validation: bool, key: str) -> None:
+    if monitor.startswith("val_") and not has_validation:
+        raise ConfigError(
+            f"{key}.monitor is {monitor!r}, but data.validation_fraction is 0, so there is "
+            f"no validation data. Set data.validation_fraction > 0, monitor 'loss', "
+            f"or set {key}.enabled=false."
+        )
+
+
+def _best_epoch(history: dict[str, list[float]], config: Config) -> int | None:
+    monitor = config.callbacks.early_stopping.monitor
+    values = history.get(monitor)
+    if not values:
+        return None
+    pick = max if "acc" in monitor else min
+    return values.index(pick(values)) + 1
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _attach_file_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Measure the training part of each epoch, excluding validation."""
+
+    def __init__(self):
+        super().__init__()
+        self.train_seconds: list[float] = []
+        self._epoch_start = 0.0
+        self._in_epoch = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._in_epoch = True
+
+    def on_test_begin(self, logs=None):
+        self._close_epoch()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._close_epoch()
+
+    def _close_epoch(self):
+        if self._in_epoch:
+            self.train_seconds.append(time.perf_counter() - self._epoch_start)
+            self._in_epoch = False
+
+    def samples_per_second(self, samples_per_epoch: int) -> float | None:
+        """Return training throughput, leaving out the first epoch (graph tracing) if possible."""
+        seconds = self.train_seconds[1:] or self.train_seconds
+        if not seconds:
+            return None
+        return round(samples_per_epoch * len(seconds) / sum(seconds), 1)
+
+
+class _EpochLogger(keras.callbacks.Callback):
+    """Log one line per epoch with every metric and its duration."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = ", ".join(f"{name}={float(value):.4f}" for name, value in (logs or {}).items())
+        logger.info("Epoch %d/%d: %s (%.1f s)", epoch + 1, self.epochs, values,
+                    time.perf_counter() - self._start)
