@@ -8,7 +8,7 @@ Example:
 ```python
 import modelzoo
 
-modelzoo.list_models()            # ['autoencoder', 'cnn', 'lstm']
+modelzoo.list_models()            # ['autoencoder', 'cnn', 'conv_autoencoder', ...]
 model = modelzoo.build("cnn")     # a compiled keras.Model
 result = modelzoo.train_model("cnn", epochs=2)
 print(result.metrics["test_accuracy"], result.run_dir)
@@ -20,6 +20,7 @@ from modelzoo.errors import (
     DataFormatError,
     DataNotFoundError,
     DeviceError,
+    ModelFileError,
     ModelzooError,
     RegistryError,
     UnknownModelError,
@@ -37,6 +38,7 @@ _LAZY_ATTRIBUTES = {
     "Config": "modelzoo.config",
     "load_dataset": "modelzoo.data",
     "DatasetInfo": "modelzoo.data",
+    "load_model": "modelzoo.saving",
 }
 
 
@@ -54,6 +56,7 @@ __all__ = [
     "DataFormatError",
     "DataNotFoundError",
     "DeviceError",
+    "ModelFileError",
     "ModelSpec",
     "ModelzooError",
     "RegistryError",

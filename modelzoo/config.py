@@ -79,6 +79,14 @@ class DataConfig:
         shuffle_buffer: Shuffle buffer size in examples; unset shuffles the
             whole training set each epoch.
         cache: Cache decoded examples in memory after the first epoch.
+        noise: Corrupt the inputs (never the targets) of a reconstruction
+            model, for a denoising autoencoder: `gaussian` adds
+            `noise_level * N(0, 1)` and clips to [0, 1], `masking` sets a
+            `noise_level` fraction of the values to 0. The training split
+            gets new noise every epoch, validation and test the same noise
+            every time. Unset trains on clean inputs.
+        noise_level: Standard deviation (gaussian) or masked fraction
+            (masking) of `noise`.
     """
 
     dataset: str = "mnist"
@@ -91,6 +99,8 @@ class DataConfig:
     test_subset: Optional[int] = _field(None, minimum=1)
     shuffle_buffer: Optional[int] = _field(None, minimum=1)
     cache: bool = True
+    noise: Optional[str] = _field(None, choices=("gaussian", "masking"))
+    noise_level: float = _field(0.0, minimum=0.0)
 
 
 @dataclasses.dataclass

@@ -37,3 +37,7 @@ class DataFormatError(ModelzooError, ValueError):
 
 class DeviceError(ModelzooError, RuntimeError):
     """The requested device is not available."""
+
+
+class ModelFileError(ModelzooError, OSError):
+    """A saved model file that is missing, in the wrong format or cannot be loaded."""

@@ -38,3 +38,184 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str | Path) -> Pa
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _as_images(values) -> "numpy.ndarray":
+    """Return `values` as `(count, height, width)` grayscale or `(count, h, w, 3)` images."""
+    import numpy
+
+    values = numpy.asarray(values, dtype="float32")
+    if values.ndim == 2:
+        side = int(round(values.shape[1] ** 0.5))
+        if side * side != values.shape[1]:
+            raise ValueError(
+                f"Cannot draw flat vectors of length {values.shape[1]} as square images; "
+                "reshape them to (count, height, width) first."
+            )
+        values = values.reshape(len(values), side, side)
+    if values.ndim == 4 and values.shape[-1] == 1:
+        values = values[..., 0]
+    if values.ndim not in (3, 4):
+        raise ValueError(f"Expected a batch of images; received an array of shape {values.shape}.")
+    return numpy.clip(values, 0.0, 1.0)
+
+
+def plot_reconstructions(
+    originals,
+    reconstructions,
+    path: str | Path,
+    *,
+    noisy_inputs=None,
+    title: str | None = None,
+) -> Path:
+    """Draw originals above their reconstructions, one column per image, and save a PNG.
+
+    Args:
+        originals: Clean images, `(count, height, width[, channels])` or flat
+            square vectors such as `(count, 784)`, with values in [0, 1].
+        reconstructions: The model's outputs for the same images.
+        path: Where to write the PNG.
+        noisy_inputs: For a denoising model, the corrupted images the model
+            received; they are drawn as a middle row.
+        title: Figure title.
+
+    Returns:
+        The path written.
+    """
+    rows = [("original", _as_images(originals))]
+    if noisy_inputs is not None:
+        rows.append(("noisy input", _as_images(noisy_inputs)))
+    rows.append(("reconstruction", _as_images(reconstructions)))
+    count = len(rows[0][1])
+    if any(len(images) != count for _, images in rows):
+        raise ValueError(
+            "originals, noisy_inputs and reconstructions must hold the same number of images; "
+            f"received {[len(images) for _, images in rows]}."
+        )
+
+    plt = _pyplot()
+    figure, axes = plt.subplots(len(rows), count, figsize=(1.1 * count, 1.2 * len(rows) + 0.4),
+                                squeeze=False)
+    for row, (label, images) in enumerate(rows):
+        for column in range(count):
+            axis = axes[row][column]
+            axis.imshow(images[column], cmap="gray", vmin=0.0, vmax=1.0)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        axes[row][0].set_ylabel(label, fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_image_grid(images, path: str | Path, *, columns: int = 10,
+                    title: str | None = None) -> Path:
+    """Draw images in a grid, row by row, and save a PNG (for samples from a generative model)."""
+    images = _as_images(images)
+    rows = max(1, -(-len(images) // columns))
+    plt = _pyplot()
+    figure, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.4),
+                                squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        if index < len(images):
+            axis.imshow(images[index], cmap="gray", vmin=0.0, vmax=1.0)
+        axis.axis("off")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_latent_scatter(codes, labels, path: str | Path, *, class_names: Sequence[str] = (),
+                        title: str | None = None) -> Path:
+    """Draw 2-D latent codes as points coloured by label and save a PNG.
+
+    Args:
+        codes: Array of shape `(count, 2)`, such as a VAE encoder's means.
+        labels: Integer class of each code.
+        path: Where to write the PNG.
+        class_names: Name of each class, index = label, for the legend.
+        title: Figure title.
+    """
+    import numpy
+
+    codes = numpy.asarray(codes)
+    labels = numpy.asarray(labels).reshape(-1)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"plot_latent_scatter needs codes of shape (count, 2); "
+                         f"received {codes.shape}.")
+    if len(labels) != len(codes):
+        raise ValueError(f"Received {len(codes)} codes but {len(labels)} labels.")
+
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    points = axis.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7)
+    handles, _ = points.legend_elements()
+    names = [class_names[int(value)] if int(value) < len(class_names) else str(int(value))
+             for value in numpy.unique(labels)]
+    axis.legend(handles, names, fontsize=7, markerscale=0.8, loc="best")
+    axis.set_xlabel("z[0]")
+    axis.set_ylabel("z[1]")
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_series_reconstructions(originals, reconstructions, path: str | Path, *,
+                                labels: Sequence[str] | None = None,
+                                title: str | None = None) -> Path:
+    """Draw each series with its reconstruction in its own panel and save a PNG.
+
+    Args:
+        originals: Array of shape `(count, steps)` or `(count, steps, 1)`.
+        reconstructions: The model's outputs for the same series.
+        path: Where to write the PNG.
+        labels: Panel title of each series, such as its class and error.
+        title: Figure title.
+    """
+    import numpy
+
+    originals = numpy.asarray(originals).reshape(len(originals), -1)
+    reconstructions = numpy.asarray(reconstructions).reshape(len(reconstructions), -1)
+    if originals.shape != reconstructions.shape:
+        raise ValueError(f"originals {originals.shape} and reconstructions "
+                         f"{reconstructions.shape} must have the same shape.")
+    columns = min(4, len(originals))
+    rows = -(-len(originals) // columns)
+    plt = _pyplot()
+    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.2 * rows + 0.4),
+                                squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        if index >= len(originals):
+            axis.axis("off")
+            continue
+        axis.plot(originals[index], label="original", linewidth=1.0)
+        axis.plot(reconstructions[index], label="reconstruction", linewidth=1.0)
+        if labels is not None:
+            axis.set_title(labels[index], fontsize=8)
+        axis.tick_params(labelsize=6)
+    axes.flat[0].legend(fontsize=6)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def _save(figure, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

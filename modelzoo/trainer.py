@@ -10,6 +10,8 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
         history.csv     one row per epoch
         metrics.json    test metrics, epochs, timing, device and versions
         curves.png      loss and metric curves
+        reconstructions.png, samples.png, latent.png
+                        reconstruction models only, see modelzoo.reconstruction
         train.log       the log of the run
         tensorboard/    TensorBoard event files
 """
@@ -70,6 +72,7 @@ class Trainer:
 
     def __init__(self, config: Config):
         self.config = config
+        self.test_data = None  # the test split of the last run, set by run()
 
     def run(self) -> TrainResult:
         """Train, evaluate and write the run directory; return a `TrainResult`."""
@@ -85,6 +88,7 @@ class Trainer:
             with tf.device(device):
                 model = self.build_model()
             splits = self.load_data(model)
+            self.test_data = splits.test
 
             timer = _EpochTimer()
             callbacks = self._callbacks(run_dir, has_validation=splits.validation is not None)
@@ -166,6 +170,8 @@ class Trainer:
             cache=data.cache,
             input_shape=model.input_shape[1:],
             targets="inputs" if task == "reconstruction" else "labels",
+            noise=data.noise,
+            noise_level=data.noise_level,
         )
 
     def write_outputs(self, result: TrainResult) -> None:
@@ -176,6 +182,23 @@ class Trainer:
         write_json(result.run_dir / "metrics.json", result.metrics)
         if output.plots:
             plot_history(result.history, result.run_dir / "curves.png")
+            if get_spec(self.config.model.name).task == "reconstruction":
+                self._write_reconstruction_plots(result)
+
+    def _write_reconstruction_plots(self, result: TrainResult) -> None:
+        from modelzoo.data.mnist import load_image_arrays
+        from modelzoo.reconstruction import write_reconstruction_plots
+
+        data = self.config.data
+        # The test split is not shuffled, so its labels are the first
+        # `num_test` labels of the test arrays.
+        arrays = load_image_arrays(data.dataset, data_dir=data.data_dir, source=data.source,
+                                   download=data.download)
+        write_reconstruction_plots(
+            result.model, self.test_data, result.run_dir, noisy=data.noise is not None,
+            labels=arrays.y_test[: result.info.num_test], class_names=result.info.class_names,
+            seed=self.config.training.seed,
+        )
 
     def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
         settings = self.config.callbacks

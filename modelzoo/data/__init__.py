@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from modelzoo.data.mnist import IMAGE_DATASETS, load_image_arrays
+from modelzoo.data.noise import check_noise, corrupt_inputs
 from modelzoo.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ def load_dataset(
     cache: bool = True,
     input_shape: Sequence[int] | None = None,
     targets: str = "labels",
+    noise: str | None = None,
+    noise_level: float = 0.0,
 ) -> DatasetSplits:
     """Load a data set and return batched `tf.data` splits.
 
@@ -106,6 +109,11 @@ def load_dataset(
         input_shape: Reshape each image to this shape, such as `(784,)` for a
             dense autoencoder; `None` gives `(28, 28, 1)`.
         targets: `"labels"` for classifiers, `"inputs"` for autoencoders.
+        noise: `None`, `"gaussian"` or `"masking"`: corrupt the inputs, never
+            the targets, of every split for a denoising autoencoder; needs
+            `targets="inputs"`. See `modelzoo.data.noise.corrupt_inputs`.
+        noise_level: Standard deviation of gaussian noise, or the fraction
+            of values masked.
 
     Returns:
         `DatasetSplits(train, validation, test, info)`; `validation` is `None`
@@ -121,6 +129,7 @@ def load_dataset(
         )
     if targets not in ("labels", "inputs"):
         raise ConfigError(f"targets must be 'labels' or 'inputs'; received {targets!r}.")
+    check_noise(noise, noise_level, targets)
 
     arrays = load_image_arrays(name, data_dir=data_dir, source=source, download=download)
     x_train, y_train = arrays.x_train, arrays.y_train
@@ -139,7 +148,8 @@ def load_dataset(
         )
     make = lambda x, y, shuffle: make_image_pipeline(  # noqa: E731
         x, y, batch_size=batch_size, shuffle=shuffle, seed=seed, shuffle_buffer=shuffle_buffer,
-        cache=cache, input_shape=input_shape, targets=targets,
+        cache=cache, input_shape=input_shape, targets=targets, noise=noise,
+        noise_level=noise_level,
     )
     train = make(x_train[train_index], y_train[train_index], True)
     validation = (
@@ -195,11 +205,17 @@ def make_image_pipeline(
     cache: bool = True,
     input_shape: Sequence[int] = (28, 28, 1),
     targets: str = "labels",
+    noise: str | None = None,
+    noise_level: float = 0.0,
 ):
     """Return a batched, prefetched `tf.data.Dataset` of scaled images.
 
     uint8 pixels are scaled to float32 in [0, 1] once per example; with
     `cache`, the scaled examples are kept in memory so later epochs skip it.
+    With `targets="inputs"`, each batch is `(images, images)`: one tensor
+    used twice, not a copy. With `noise`, the inputs are corrupted after
+    batching; the training split (`shuffle=True`) gets new noise on each
+    pass and other splits the same noise on every pass.
     """
     import tensorflow as tf
 
@@ -219,4 +235,8 @@ def make_image_pipeline(
     dataset = dataset.batch(batch_size)
     if targets == "inputs":
         dataset = dataset.map(lambda image, label: (image, image))
+    if noise is not None:
+        check_noise(noise, noise_level, targets)
+        dataset = corrupt_inputs(dataset, noise=noise, noise_level=noise_level, seed=seed,
+                                 fresh=shuffle)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -55,6 +55,30 @@ register(
         config="autoencoder.yaml",
     )
 )
+register(
+    ModelSpec(
+        name="conv_autoencoder",
+        builder="modelzoo.models.autoencoder:conv_autoencoder",
+        task="reconstruction",
+        input_shape=(28, 28, 1),
+        dataset="mnist",
+        params=28_353,
+        description="Strided Conv2D encoder and Conv2DTranspose decoder for 28x28x1 images.",
+        config="conv_autoencoder.yaml",
+    )
+)
+register(
+    ModelSpec(
+        name="vae",
+        builder="modelzoo.models.vae:vae",
+        task="reconstruction",
+        input_shape=(28, 28, 1),
+        dataset="mnist",
+        params=134_165,
+        description="Convolutional variational autoencoder with a 2-D latent space.",
+        config="vae.yaml",
+    )
+)
 
 __all__ = [
     "ModelSpec",
