@@ -29,6 +29,8 @@ import tensorflow as tf
 
 from modelzoo.config import SHORTCUTS, Config, load_config
 from modelzoo.data import load_dataset
+from modelzoo.data.datasets import is_sequence_dataset
+from modelzoo.data.run_files import check_model_fits_data, write_dataset_files
 from modelzoo.device import select_device
 from modelzoo.errors import ConfigError
 from modelzoo.models import build, get_spec
@@ -85,6 +87,7 @@ class Trainer:
             with tf.device(device):
                 model = self.build_model()
             splits = self.load_data(model)
+            check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
 
             timer = _EpochTimer()
             callbacks = self._callbacks(run_dir, has_validation=splits.validation is not None)
@@ -166,6 +169,7 @@ class Trainer:
             cache=data.cache,
             input_shape=model.input_shape[1:],
             targets="inputs" if task == "reconstruction" else "labels",
+            options=data.sequence_options() if is_sequence_dataset(data.dataset) else None,
         )
 
     def write_outputs(self, result: TrainResult) -> None:
@@ -176,6 +180,7 @@ class Trainer:
         write_json(result.run_dir / "metrics.json", result.metrics)
         if output.plots:
             plot_history(result.history, result.run_dir / "curves.png")
+        write_dataset_files(result.run_dir, result.info)
 
     def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
         settings = self.config.callbacks

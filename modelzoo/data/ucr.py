@@ -385,3 +385,34 @@ def _first_bad_field(fields: list[str]) -> tuple[int, str]:
 
 def _label_key(value: float):
     return int(value) if math.isfinite(value) and float(value).is_integer() else float(value)
+
+
+def load_ucr_splits(name: str, *, data_dir=None, download: bool = True, znormalize: bool = False,
+                    mirror: str | None = None, **pipeline):
+    """Load UCR data set `name` as `DatasetSplits` of `(T, 1)` float32 series.
+
+    The validation split is drawn from the archive's TRAIN file and the test
+    split is its TEST file. `pipeline` takes the batching and split arguments
+    of `modelzoo.data.sequence.splits_from_arrays`.
+    """
+    from modelzoo.data.sequence import splits_from_arrays
+
+    arrays = load_ucr_arrays(
+        name, data_dir, znormalize=znormalize, mirror=mirror, download=download
+    )
+    return splits_from_arrays(
+        name=f"ucr/{name}",
+        source=f"{arrays.source}: {arrays.files['TRAIN'].parent}",
+        x_train=arrays.x_train[..., None],
+        y_train=arrays.y_train,
+        x_test=arrays.x_test[..., None],
+        y_test=arrays.y_test,
+        class_names=arrays.class_names,
+        label_map={str(label): index for label, index in arrays.label_map.items()},
+        extra={
+            "files": {split: str(path) for split, path in arrays.files.items()},
+            "znormalized": znormalize,
+            "series_length": arrays.length,
+        },
+        **pipeline,
+    )
