@@ -58,7 +58,9 @@ class DataConfig:
     """Data source and split settings.
 
     Attributes:
-        dataset: Data set name: `mnist` or `fashion_mnist`.
+        dataset: Data set name: `mnist` or `fashion_mnist`; or a sequence data
+            set: `ucr/<Name>` (UCR archive, such as `ucr/FordA`),
+            `sequential_mnist`, `imdb`, `npz:<path>` or `csv:<path>`.
         data_dir: Root folder with one sub-folder per data set, such as
             `<data_dir>/mnist/`. When unset, the `MODELZOO_DATA_DIR`
             environment variable is used.
@@ -87,6 +89,24 @@ class DataConfig:
             every time. Unset trains on clean inputs.
         noise_level: Standard deviation (gaussian) or masked fraction
             (masking) of `noise`.
+        znormalize: UCR data sets: scale each series to mean 0 and standard
+            deviation 1 before training.
+        ucr_mirror: UCR data sets: base URL to download missing files from,
+            as `<ucr_mirror>/<Name>/<Name>_TRAIN.tsv`. Unset uses
+            `$MODELZOO_UCR_MIRROR`, else a public GitHub mirror (not reachable
+            offline). Downloads are checked against shipped SHA-256 digests.
+        sequence_steps: `sequential_mnist`: `rows` reads each image as 28
+            steps of 28 pixels, `pixels` as 784 steps of 1 pixel.
+        vocab_size: `imdb`: vocabulary size of the `TextVectorization` layer,
+            including the padding and unknown-word ids.
+        sequence_length: `imdb`: tokens kept per review (unset: 200). `npz:`
+            and `csv:` files: pad or cut each sequence to this many steps
+            (unset: the longest sequence).
+        pad_value: `npz:` and `csv:` files: value written into every feature
+            of a padded step. Pass the same value as the model's mask value
+            (`model.args.mask_value` of `lstm`).
+        test_fraction: `npz:` and `csv:` files without `x_test`: fraction of
+            the examples held out as the test split.
     """
 
     dataset: str = "mnist"
@@ -101,6 +121,25 @@ class DataConfig:
     cache: bool = True
     noise: Optional[str] = _field(None, choices=("gaussian", "masking"))
     noise_level: float = _field(0.0, minimum=0.0)
+    znormalize: bool = False
+    ucr_mirror: Optional[str] = None
+    sequence_steps: str = _field("rows", choices=("rows", "pixels"))
+    vocab_size: int = _field(20_000, minimum=3)
+    sequence_length: Optional[int] = _field(None, minimum=1)
+    pad_value: float = 0.0
+    test_fraction: float = _field(0.2, exclusive_minimum=0.0, exclusive_maximum=1.0)
+
+    def sequence_options(self) -> dict:
+        """Return the settings that only the sequence data sets read."""
+        return {
+            "znormalize": self.znormalize,
+            "ucr_mirror": self.ucr_mirror,
+            "sequence_steps": self.sequence_steps,
+            "vocab_size": self.vocab_size,
+            "sequence_length": self.sequence_length,
+            "pad_value": self.pad_value,
+            "test_fraction": self.test_fraction,
+        }
 
 
 @dataclasses.dataclass

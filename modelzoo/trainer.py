@@ -31,6 +31,8 @@ import tensorflow as tf
 
 from modelzoo.config import SHORTCUTS, Config, load_config
 from modelzoo.data import load_dataset
+from modelzoo.data.datasets import is_sequence_dataset
+from modelzoo.data.run_files import check_model_fits_data, write_dataset_files
 from modelzoo.device import select_device
 from modelzoo.errors import ConfigError
 from modelzoo.models import build, get_spec
@@ -89,6 +91,7 @@ class Trainer:
                 model = self.build_model()
             splits = self.load_data(model)
             self.test_data = splits.test
+            check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
 
             timer = _EpochTimer()
             callbacks = self._callbacks(run_dir, has_validation=splits.validation is not None)
@@ -172,6 +175,7 @@ class Trainer:
             targets="inputs" if task == "reconstruction" else "labels",
             noise=data.noise,
             noise_level=data.noise_level,
+            options=data.sequence_options() if is_sequence_dataset(data.dataset) else None,
         )
 
     def write_outputs(self, result: TrainResult) -> None:
@@ -184,6 +188,7 @@ class Trainer:
             plot_history(result.history, result.run_dir / "curves.png")
             if get_spec(self.config.model.name).task == "reconstruction":
                 self._write_reconstruction_plots(result)
+        write_dataset_files(result.run_dir, result.info)
 
     def _write_reconstruction_plots(self, result: TrainResult) -> None:
         from modelzoo.data.mnist import load_image_arrays

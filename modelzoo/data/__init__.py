@@ -35,6 +35,13 @@ class DatasetInfo:
         num_classes: Number of label classes.
         class_names: Name of each class, index = label.
         validation_fraction: Fraction of the training split held out.
+        label_map: Original label (as text) to class index, for data sets
+            whose files use other labels, such as UCR's `-1`/`1`; `None` when
+            the labels are already `0..n-1`.
+        extra: Family-specific details, such as the UCR files read, the
+            padding of user sequences or the IMDB text vectorizer settings.
+        vocabulary: Token of each id for text data sets, else `None`. Left
+            out of `to_dict`; the trainer writes it to `vocabulary.txt`.
     """
 
     name: str
@@ -46,12 +53,18 @@ class DatasetInfo:
     num_classes: int
     class_names: tuple[str, ...]
     validation_fraction: float
+    label_map: dict[str, int] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    vocabulary: list[str] | None = dataclasses.field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the info as JSON-ready values."""
         values = dataclasses.asdict(self)
         values["input_shape"] = list(self.input_shape)
         values["class_names"] = list(self.class_names)
+        vocabulary = values.pop("vocabulary")
+        if vocabulary is not None:
+            values["vocabulary_size"] = len(vocabulary)
         return values
 
 
@@ -65,8 +78,10 @@ class DatasetSplits(NamedTuple):
 
 
 def list_datasets() -> list[str]:
-    """Return the names `load_dataset` accepts."""
-    return sorted(IMAGE_DATASETS)
+    """Return the names `load_dataset` accepts; `ucr/`, `npz:` and `csv:` take a suffix."""
+    from modelzoo.data.datasets import SEQUENCE_DATASETS
+
+    return sorted(IMAGE_DATASETS) + sorted(SEQUENCE_DATASETS)
 
 
 def load_dataset(
@@ -87,11 +102,14 @@ def load_dataset(
     targets: str = "labels",
     noise: str | None = None,
     noise_level: float = 0.0,
+    options: dict[str, Any] | None = None,
 ) -> DatasetSplits:
     """Load a data set and return batched `tf.data` splits.
 
     Args:
-        name: `"mnist"` or `"fashion_mnist"`.
+        name: `"mnist"` or `"fashion_mnist"`, or a sequence data set:
+            `"ucr/<Name>"`, `"sequential_mnist"`, `"imdb"`, `"npz:<path>"` or
+            `"csv:<path>"` (see `modelzoo.data.datasets`).
         data_dir: Root data folder; `None` falls back to `$MODELZOO_DATA_DIR`.
             See `modelzoo.data.mnist` for the layout and the other sources.
         source: `"auto"`, `"local"`, `"keras"`, `"system"` or `"tfds"`.
@@ -114,11 +132,33 @@ def load_dataset(
             `targets="inputs"`. See `modelzoo.data.noise.corrupt_inputs`.
         noise_level: Standard deviation of gaussian noise, or the fraction
             of values masked.
+        options: Settings of the sequence data sets, such as `znormalize`,
+            `ucr_mirror`, `sequence_steps`, `vocab_size`, `sequence_length` and
+            `pad_value`; see `modelzoo.data.datasets.load_sequence_dataset`.
 
     Returns:
         `DatasetSplits(train, validation, test, info)`; `validation` is `None`
         when `validation_fraction` is 0.
     """
+    from modelzoo.data.datasets import is_sequence_dataset, load_sequence_dataset
+
+    if is_sequence_dataset(name):
+        if noise is not None:
+            raise ConfigError(
+                f"data.noise={noise!r} applies to the image data sets only; dataset {name!r} "
+                "is a sequence data set. Set data.noise to null."
+            )
+        if targets != "labels":
+            raise ConfigError(
+                f"Dataset {name!r} yields labelled sequences; targets={targets!r} is only "
+                "available for the image data sets."
+            )
+        return load_sequence_dataset(
+            name, data_dir=data_dir, source=source, download=download, batch_size=batch_size,
+            validation_fraction=validation_fraction, split_seed=split_seed, seed=seed,
+            train_subset=train_subset, test_subset=test_subset, shuffle_buffer=shuffle_buffer,
+            cache=cache, input_shape=input_shape, **(options or {}),
+        )
     if name not in IMAGE_DATASETS:
         import difflib
 

@@ -45,6 +45,30 @@ register(
 )
 register(
     ModelSpec(
+        name="lstm_fcn",
+        builder="modelzoo.models.sequence:lstm_fcn",
+        task="sequence_classification",
+        input_shape=(500, 1),
+        dataset="ucr/FordA",
+        params=84_353,
+        description="LSTM-FCN hybrid: Conv1D/BatchNorm branch beside an LSTM on a pooled series.",
+        config="lstm_fcn_forda.yaml",
+    )
+)
+register(
+    ModelSpec(
+        name="text_lstm",
+        builder="modelzoo.models.sequence:text_lstm",
+        task="sequence_classification",
+        input_shape=(200,),
+        dataset="imdb",
+        params=1_354_369,
+        description="Embedding (masked) -> bidirectional LSTM text classifier.",
+        config="lstm_imdb.yaml",
+    )
+)
+register(
+    ModelSpec(
         name="autoencoder",
         builder="modelzoo.models.autoencoder:autoencoder",
         task="reconstruction",
