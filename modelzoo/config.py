@@ -248,6 +248,28 @@ class OutputConfig:
 
 
 @dataclasses.dataclass
+class AnomalyConfig:
+    """Reconstruction-error anomaly detection, for models of task `anomaly_detection`.
+
+    Attributes:
+        normal_class: Archive label of the normal class, as text (`"1"` for
+            ECG5000). The model trains on the training series of this class
+            only; every other class counts as an anomaly in the test split.
+        threshold: How the error threshold is chosen from the reconstruction
+            errors of the normal training series: `quantile` takes their
+            `quantile`, `mean_std` takes mean + `std_factor` standard
+            deviations, `max` the largest error.
+        quantile: Quantile for `threshold: quantile`.
+        std_factor: Factor of the standard deviation for `threshold: mean_std`.
+    """
+
+    normal_class: str = "1"
+    threshold: str = _field("quantile", choices=("quantile", "mean_std", "max"))
+    quantile: float = _field(0.95, exclusive_minimum=0.0, maximum=1.0)
+    std_factor: float = _field(3.0, minimum=0.0)
+
+
+@dataclasses.dataclass
 class Config:
     """A complete training configuration; see each section's class."""
 
@@ -257,6 +279,7 @@ class Config:
     training: TrainingConfig = _field(factory=TrainingConfig)
     callbacks: CallbacksConfig = _field(factory=CallbacksConfig)
     output: OutputConfig = _field(factory=OutputConfig)
+    anomaly: AnomalyConfig = _field(factory=AnomalyConfig)
 
     def to_dict(self) -> dict:
         """Return the config as plain dictionaries, ready for YAML."""

@@ -219,3 +219,25 @@ def _save(figure, path: str | Path) -> Path:
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def plot_error_histogram(errors, anomalous, threshold: float, path: str | Path, *,
+                         title: str | None = None) -> Path:
+    """Draw histograms of normal and anomalous reconstruction errors with the threshold; save a PNG."""
+    import numpy
+
+    errors = numpy.asarray(errors, dtype="float64")
+    anomalous = numpy.asarray(anomalous, dtype=bool)
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 4))
+    bins = numpy.linspace(errors.min(), numpy.quantile(errors, 0.99), 60)
+    axis.hist(errors[~anomalous], bins=bins, alpha=0.6, label=f"normal ({(~anomalous).sum()})")
+    axis.hist(errors[anomalous], bins=bins, alpha=0.6, label=f"anomalous ({anomalous.sum()})")
+    axis.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
+    axis.set_xlabel("reconstruction error (mean squared error per series)")
+    axis.set_ylabel("series")
+    axis.legend()
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    return _save(figure, path)

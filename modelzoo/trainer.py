@@ -12,6 +12,8 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
         curves.png      loss and metric curves
         reconstructions.png, samples.png, latent.png
                         reconstruction models only, see modelzoo.reconstruction
+        errors.png, reconstructions.png
+                        anomaly detectors only, see modelzoo.anomaly
         train.log       the log of the run
         tensorboard/    TensorBoard event files
 """
@@ -75,6 +77,7 @@ class Trainer:
     def __init__(self, config: Config):
         self.config = config
         self.test_data = None  # the test split of the last run, set by run()
+        self.anomaly_data = None  # the AnomalyData of the last anomaly detection run
 
     def run(self) -> TrainResult:
         """Train, evaluate and write the run directory; return a `TrainResult`."""
@@ -158,6 +161,8 @@ class Trainer:
         config = self.config
         data = config.data
         task = get_spec(config.model.name).task
+        if task == "anomaly_detection":
+            return self._load_anomaly_data()
         return load_dataset(
             data.dataset,
             data_dir=data.data_dir,
@@ -181,6 +186,8 @@ class Trainer:
     def write_outputs(self, result: TrainResult) -> None:
         """Write the model, metrics and plots of a finished run into its run directory."""
         output = self.config.output
+        if get_spec(self.config.model.name).task == "anomaly_detection":
+            self._add_anomaly_metrics(result)
         if output.save_model:
             save_model_atomic(result.model, result.run_dir / "model.keras")
         write_json(result.run_dir / "metrics.json", result.metrics)
@@ -189,6 +196,32 @@ class Trainer:
             if get_spec(self.config.model.name).task == "reconstruction":
                 self._write_reconstruction_plots(result)
         write_dataset_files(result.run_dir, result.info)
+
+    def _load_anomaly_data(self):
+        from modelzoo.anomaly import load_anomaly_data, make_anomaly_splits
+
+        config = self.config
+        data = config.data
+        self.anomaly_data = load_anomaly_data(
+            data.dataset, normal_class=config.anomaly.normal_class, data_dir=data.data_dir,
+            download=data.download, validation_fraction=data.validation_fraction,
+            split_seed=data.split_seed, znormalize=data.znormalize, ucr_mirror=data.ucr_mirror,
+            train_subset=data.train_subset, test_subset=data.test_subset,
+        )
+        return make_anomaly_splits(self.anomaly_data, data.dataset,
+                                   batch_size=config.training.batch_size,
+                                   seed=config.training.seed,
+                                   validation_fraction=data.validation_fraction)
+
+    def _add_anomaly_metrics(self, result: TrainResult) -> None:
+        from modelzoo.anomaly import evaluate_detector
+
+        settings = self.config.anomaly
+        result.metrics.update(evaluate_detector(
+            result.model, self.anomaly_data, method=settings.threshold,
+            quantile=settings.quantile, std_factor=settings.std_factor,
+            run_dir=result.run_dir, plots=self.config.output.plots,
+        ))
 
     def _write_reconstruction_plots(self, result: TrainResult) -> None:
         from modelzoo.data.mnist import load_image_arrays

@@ -45,7 +45,7 @@ def write_dataset_files(run_dir: str | Path, info) -> list[Path]:
 
 def check_model_fits_data(model, info, *, task: str) -> None:
     """Raise a `ConfigError` when the model's output cannot predict the data set's classes."""
-    if task == "reconstruction":
+    if task in ("reconstruction", "anomaly_detection"):
         return
     outputs = model.output_shape[-1]
     expected = 1 if info.num_classes == 2 else info.num_classes

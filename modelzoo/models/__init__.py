@@ -103,6 +103,18 @@ register(
         config="vae.yaml",
     )
 )
+register(
+    ModelSpec(
+        name="sequence_autoencoder",
+        builder="modelzoo.models.sequence_autoencoder:sequence_autoencoder",
+        task="anomaly_detection",
+        input_shape=(140, 1),
+        dataset="ucr/ECG5000",
+        params=9_505,
+        description="Conv1D (or LSTM) series autoencoder; anomalies by reconstruction error.",
+        config="ecg5000_anomaly.yaml",
+    )
+)
 
 __all__ = [
     "ModelSpec",
