@@ -32,12 +32,12 @@ def is_variational(model) -> bool:
 def take_examples(dataset, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the first `count` `(inputs, targets)` of a batched dataset as NumPy arrays."""
     inputs, targets = [], []
-    taken = 0
+    collected = 0
     for batch_inputs, batch_targets in dataset:
         inputs.append(np.asarray(batch_inputs))
         targets.append(np.asarray(batch_targets))
-        taken += len(inputs[-1])
-        if taken >= count:
+        collected += len(inputs[-1])
+        if collected >= count:
             break
     if not inputs:
         raise ValueError("The dataset is empty, so there is nothing to reconstruct.")

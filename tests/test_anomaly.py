@@ -78,7 +78,7 @@ def test_lstm_training_step_lowers_loss(ecg_data):
 
 
 def test_anomaly_data_trains_on_normal_class_only(ecg_data):
-    # ECG5000_TRAIN.tsv holds 292 class-1 series; ECG5000_TEST.tsv holds 2627
+    # ECG5000_TRAIN.tsv contains 292 class-1 series and ECG5000_TEST.tsv 2627
     # class-1 series out of 4500.
     assert len(ecg_data.train) + len(ecg_data.validation) == 292
     assert len(ecg_data.validation) == 29

@@ -77,10 +77,9 @@ def test_extra_reconstruction_metric(loss, expected, mnist_batch):
 
 @pytest.mark.parametrize("name", ["conv_autoencoder", "vae"])
 def test_training_step_lowers_loss(name, mnist_batch):
-    images, _ = mnist_batch
+    images = mnist_batch[0][:128]
     keras.utils.set_random_seed(0)
-    before, after = losses_fall(modelzoo.build(name, seed=0) if name == "vae"
-                                else modelzoo.build(name), images, images)
+    before, after = losses_fall(modelzoo.build(name), images, images)
 
     assert after < before
 
