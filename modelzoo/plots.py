@@ -163,7 +163,8 @@ def plot_latent_scatter(codes, labels, path: str | Path, *, class_names: Sequenc
     handles, _ = points.legend_elements()
     names = [class_names[int(value)] if int(value) < len(class_names) else str(int(value))
              for value in numpy.unique(labels)]
-    axis.legend(handles, names, fontsize=7, markerscale=0.8, loc="best")
+    axis.legend(handles, names, fontsize=7, markerscale=0.8, loc="center left",
+                bbox_to_anchor=(1.0, 0.5))
     axis.set_xlabel("z[0]")
     axis.set_ylabel("z[1]")
     if title:
@@ -236,7 +237,7 @@ def plot_error_histogram(errors, anomalous, threshold: float, path: str | Path, 
     axis.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.3f}")
     axis.set_xlabel("reconstruction error (mean squared error per series)")
     axis.set_ylabel("series")
-    axis.legend()
+    axis.legend(loc="upper right")
     if title:
         axis.set_title(title)
     figure.tight_layout()

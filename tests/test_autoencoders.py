@@ -77,7 +77,7 @@ def test_extra_reconstruction_metric(loss, expected, mnist_batch):
 
 @pytest.mark.parametrize("name", ["conv_autoencoder", "vae"])
 def test_training_step_lowers_loss(name, mnist_batch):
-    images = mnist_batch[0][:128]
+    images = mnist_batch[0][:64]
     keras.utils.set_random_seed(0)
     before, after = losses_fall(modelzoo.build(name), images, images)
 
@@ -101,7 +101,7 @@ def test_vae_loss_is_bce_plus_scaled_kl(mnist_batch):
     batch = images[:128]
     keras.utils.set_random_seed(1)
     model = modelzoo.build("vae", beta=4.0, metrics=[keras.metrics.BinaryCrossentropy(name="bce")])
-    model.fit(batch, batch, epochs=2, batch_size=32, verbose=0)
+    model.fit(batch, batch, epochs=1, batch_size=64, verbose=0)
 
     values = model.evaluate(batch, batch, batch_size=128, verbose=0, return_dict=True)
     z_mean, z_log_var = model.get_layer("encoder").predict(batch, verbose=0)
@@ -138,7 +138,7 @@ def test_vae_loads_in_fresh_interpreter(tmp_path, mnist_batch):
     images, _ = mnist_batch
     keras.utils.set_random_seed(2)
     model = modelzoo.build("vae", seed=5)
-    model.fit(images[:256], images[:256], epochs=1, batch_size=64, verbose=0)
+    model.fit(images[:128], images[:128], epochs=1, batch_size=64, verbose=0)
     path = tmp_path / "vae.keras"
     model.save(path)
     np.save(tmp_path / "images.npy", images[:100])
