@@ -14,9 +14,9 @@ logger = logging.getLogger(__name__)
 def load_model(path: str | Path, *, compile: bool = True):
     """Load a `.keras` file, such as a run's `model.keras`, with Keras safe mode on.
 
-    Importing the modelzoo layer modules first registers their classes
-    (`modelzoo>Sampling`, `modelzoo>KLDivergence`), so files of every
-    modelzoo model load without `custom_objects`. Safe mode rejects files
+    The builder modules of all registered models are imported first, so
+    the custom classes they register (`modelzoo>Sampling`,
+    `modelzoo>KLDivergence`) load without `custom_objects`. Safe mode rejects files
     that would run arbitrary code, such as `Lambda` layers holding Python
     bytecode.
 
@@ -51,7 +51,12 @@ def load_model(path: str | Path, *, compile: bool = True):
 
     import keras
 
-    import modelzoo.models.vae  # noqa: F401  (registers the VAE layers)
+    from modelzoo.models import get_spec, list_models
+
+    # Importing every builder module registers the custom Keras classes
+    # they define, such as the VAE's layers.
+    for name in list_models():
+        get_spec(name).resolve_builder()
 
     try:
         model = keras.saving.load_model(path, compile=compile, safe_mode=True)

@@ -215,6 +215,11 @@ class Trainer:
 
         config = self.config
         data = config.data
+        if data.noise is not None:
+            raise ConfigError(
+                f"data.noise={data.noise!r} is not supported for anomaly detection, whose "
+                "threshold comes from clean training series. Set data.noise to null."
+            )
         self.anomaly_data = load_anomaly_data(
             data.dataset, normal_class=config.anomaly.normal_class, data_dir=data.data_dir,
             download=data.download, validation_fraction=data.validation_fraction,

@@ -170,3 +170,17 @@ def test_anomaly_run_writes_metrics_and_plots(tmp_path, data_dir, ecg_data):
         path = result.run_dir / name
         assert path.stat().st_size > 1000
         assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_anomaly_run_rejects_noise(tmp_path, data_dir):
+    config = modelzoo.load_config(
+        "sequence_autoencoder",
+        overrides=[f"data.data_dir={data_dir}", f"output.dir={tmp_path}", "data.noise=gaussian",
+                   "data.noise_level=0.1"],
+    )
+    with pytest.raises(modelzoo.ConfigError) as raised:
+        modelzoo.Trainer(config).run()
+
+    assert "data.noise='gaussian' is not supported for anomaly detection" in str(raised.value)
+    assert "Set data.noise to null" in str(raised.value)
+    assert not (tmp_path / "sequence_autoencoder").exists()
