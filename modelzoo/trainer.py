@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import platform
 import time
 from pathlib import Path
@@ -239,7 +240,10 @@ class Trainer:
             save_model_atomic(result.model, result.run_dir / "model.keras")
         write_json(result.run_dir / "metrics.json", result.metrics)
         if output.plots:
-            plot_history(result.history, result.run_dir / "curves.png")
+            # Plot to a temporary name and rename, as for the other run files.
+            temporary = result.run_dir / ".curves.tmp.png"
+            plot_history(result.history, temporary)
+            os.replace(temporary, result.run_dir / "curves.png")
 
     def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
         settings = self.config.callbacks
