@@ -10,7 +10,7 @@ from modelzoo.checks import check_arrays, check_dataset, check_labels, standardi
 from modelzoo.data import load_dataset, make_image_pipeline, split_dataset
 from modelzoo.errors import ConfigError, DataNotFoundError, InputError, KerasVersionError
 
-from tests.test_cli import run
+from modelzoo.cli import train_main
 
 
 @pytest.fixture(scope="module")
@@ -271,15 +271,16 @@ def test_valid_checkpoint_path_accepted():
 
 # 8. Device.
 
-def test_gpu_request_without_gpu_exits_2(tmp_path, data_dir):
-    result = run("-m", "modelzoo.train", "cnn", "--device", "gpu", "--data-dir", str(data_dir),
-                 "--output-dir", str(tmp_path))
+def test_gpu_request_without_gpu_exits_2(tmp_path, data_dir, capsys):
+    status = train_main(["cnn", "--device", "gpu", "--data-dir", str(data_dir),
+                         "--output-dir", str(tmp_path)])
 
-    assert result.returncode == 2
-    assert "TensorFlow sees no GPU" in result.stderr
-    assert "Visible devices: /physical_device:CPU:0" in result.stderr
-    assert "use --device cpu or --device auto" in result.stderr
-    assert "Traceback" not in result.stderr
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert "TensorFlow sees no GPU" in stderr
+    assert "Visible devices: /physical_device:CPU:0" in stderr
+    assert "use --device cpu or --device auto" in stderr
+    assert "Traceback" not in stderr
 
 
 # 9. No network and no local copy, for every data set that downloads.
@@ -333,10 +334,13 @@ def test_legacy_keras_env_rejected_by_builder(monkeypatch):
     assert "unset TF_USE_LEGACY_KERAS" in str(raised.value)
 
 
-def test_legacy_keras_env_cli_exits_2(tmp_path, data_dir):
-    result = run("-m", "modelzoo.train", "cnn", "--data-dir", str(data_dir),
-                 "--output-dir", str(tmp_path), env={"TF_USE_LEGACY_KERAS": "1"})
+def test_legacy_keras_env_cli_exits_2(tmp_path, data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
 
-    assert result.returncode == 2
-    assert "error: TF_USE_LEGACY_KERAS=1 is set" in result.stderr
-    assert "Traceback" not in result.stderr
+    status = train_main(["cnn", "--data-dir", str(data_dir), "--output-dir", str(tmp_path)])
+
+    stderr = capsys.readouterr().err
+    assert status == 2
+    assert "error: TF_USE_LEGACY_KERAS=1 is set" in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "cnn").exists()
