@@ -243,7 +243,7 @@ def check_dataset(dataset, model, *, split: str = "train", unit_range_targets: b
 
     Checks the per-example input shape against `model.input_shape`, the
     labels with `check_labels` (classifiers) and, with `unit_range_targets`,
-    that targets stay in [0, 1]. It iterates the split once, so it sees data
+    that targets stay in [0, 1]. It iterates the split once, so it checks data
     from any source, and returns the number of examples.
     """
     expected = tuple(model.input_shape[1:])

@@ -126,9 +126,9 @@ class TrainingConfig:
             per epoch, 0 nothing.
         deterministic: Turn on TensorFlow op determinism
             (`tf.config.experimental.enable_op_determinism`). On the CPU, runs
-            with the same seed repeat bit for bit without it; on a GPU it is
-            needed for that, makes some ops slower, and ops with no
-            deterministic GPU kernel raise an error.
+            with the same seed repeat bit for bit without it. On a GPU it is
+            needed for that. It makes some ops slower, and ops with no
+            deterministic GPU kernel then raise an error.
     """
 
     epochs: int = _field(10, minimum=1)

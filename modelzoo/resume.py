@@ -15,11 +15,10 @@ every epoch, so a resumed run has each epoch exactly once.
 
 What is restored: weights, optimizer state (including a learning rate that
 ReduceLROnPlateau lowered), the EarlyStopping and ReduceLROnPlateau counters,
-the Python and NumPy global RNG state, and the position of the `tf.data`
-reshuffle seed (see `advance_shuffle`). Not restored: the internal state of
-Keras `SeedGenerator`s that are not layer variables, and the TensorFlow
-global generator; models whose training draws from those (dropout in the
-TensorFlow backend, for example) continue with different random numbers.
+the state of the layers' Keras `SeedGenerator`s (dropout, noise), the Python
+and NumPy global RNG state, and the position of the `tf.data` reshuffle seed
+(see `advance_shuffle`). Not restored: TensorFlow's global generator, which
+Keras layers do not draw from.
 """
 
 from __future__ import annotations
@@ -109,6 +108,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         self.model._initial_epoch = state["epoch"]
         self._restore_callbacks(state.get("callbacks", {}))
         _restore_rng(state.get("rng"))
+        _restore_seed_states(self.model, state.get("seed_states", []))
         logger.info("Resumed from %s: %d epoch(s) completed", weights, state["epoch"])
 
     def on_epoch_end(self, epoch, logs=None):
@@ -137,6 +137,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             "history": self.history,
             "callbacks": callbacks,
             "rng": _capture_rng(),
+            "seed_states": _capture_seed_states(self.model),
         })
         for old in backup_dir.glob("epoch-*.weights.h5"):
             if old.name != weights_name:
@@ -308,10 +309,10 @@ class StopOnSignals:
 
 
 def _capture_rng() -> dict:
-    version, keys, position = random.getstate()[:3]
+    version, keys, gauss_next = random.getstate()
     numpy_state = np.random.get_state()
     return {
-        "python": [version, list(keys), position],
+        "python": [version, list(keys), gauss_next],
         "numpy": [numpy_state[0], numpy_state[1].tolist(), *map(_plain, numpy_state[2:])],
     }
 
@@ -319,10 +320,32 @@ def _capture_rng() -> dict:
 def _restore_rng(state: dict | None) -> None:
     if not state:
         return
-    version, keys, position = state["python"]
-    random.setstate((version, tuple(keys), position))
+    version, keys, gauss_next = state["python"]
+    random.setstate((version, tuple(keys), gauss_next))
     kind, keys, *rest = state["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))
+
+
+def _seed_state_variables(model) -> list:
+    # `model.variables` adds the SeedGenerator states that `save_weights`
+    # leaves out of `model.weights`. Their order is fixed by the architecture;
+    # their paths are not, because generator names are numbered per process.
+    weight_ids = {id(variable) for variable in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weight_ids]
+
+
+def _capture_seed_states(model) -> list:
+    return [np.asarray(variable.numpy()).tolist() for variable in _seed_state_variables(model)]
+
+
+def _restore_seed_states(model, states: list) -> None:
+    variables = _seed_state_variables(model)
+    if len(variables) != len(states):
+        logger.warning("Backup has %d seed states, the model %d; random seeds not restored",
+                       len(states), len(variables))
+        return
+    for variable, value in zip(variables, states):
+        variable.assign(np.asarray(value, dtype=variable.dtype))
 
 
 def _plain(value):

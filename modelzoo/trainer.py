@@ -93,7 +93,7 @@ class Trainer:
 
         Raises:
             TrainingInterrupted: SIGINT or SIGTERM arrived during training;
-                the run directory holds a backup of the last completed epoch.
+                the run directory contains a backup of the last completed epoch.
         """
         config = self.config
         check_legacy_keras_env()

@@ -188,6 +188,29 @@ def test_same_seed_gives_identical_weights_and_history(tmp_path, data_dir):
     assert first.metrics["test_accuracy"] == second.metrics["test_accuracy"]
 
 
+def test_backup_restores_dropout_seed_state(tmp_path, mnist_batch):
+    from modelzoo.resume import RunBackup
+
+    images, labels = mnist_batch
+    model = modelzoo.build("cnn", dropout=0.5)
+    model.fit(images, labels, epochs=1, batch_size=128, verbose=0,
+              callbacks=[RunBackup(tmp_path)])
+    seed_states = [v.numpy() for v in model.variables if "seed" in v.path]
+    assert len(seed_states) == 2  # one SeedGenerator per dropout layer
+
+    fresh = modelzoo.build("cnn", dropout=0.5)
+    # epochs=1 with one epoch backed up: fit restores the backup and runs no epoch.
+    fresh.fit(images, labels, epochs=1, batch_size=128, verbose=0,
+              callbacks=[RunBackup(tmp_path)])
+
+    restored = [v.numpy() for v in fresh.variables if "seed" in v.path]
+    assert len(restored) == 2
+    for value, expected in zip(restored, seed_states):
+        np.testing.assert_array_equal(value, expected)
+    for a, b in zip(model.weights, fresh.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
 WRITER = """
 import sys
 from modelzoo.runs import write_atomic

@@ -3,9 +3,9 @@
 A known file (listed in `KNOWN_DIGESTS`) is hashed the first time modelzoo
 reads it. A mismatch raises `DataFormatError` with the file, the expected and
 the actual digest. A file that passed is recorded with its resolved path,
-size and modification time in `<cache>/modelzoo/verified.json`, where
-`<cache>` is `$XDG_CACHE_HOME` or `~/.cache`, so later reads skip the hash;
-the cache lives there because data directories are often read-only.
+size and modification time in `<cache>/modelzoo/verified.json`, so later
+reads skip the hash. `<cache>` is `$XDG_CACHE_HOME` or `~/.cache`, because
+data directories are often read-only.
 
 Files with other names are not checked. To skip the check for custom files
 that reuse the public names, set `data.verify_checksums: false` in the config
@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 SKIP_ENV_VAR = "MODELZOO_SKIP_CHECKSUMS"
 
 # SHA-256 of the public files, gzipped as published and uncompressed. The MNIST
-# .gz files are the original distribution (their MD5s match the published
-# ones); the Fashion-MNIST files are the upstream ones that Debian's
+# .gz files are the original distribution, whose MD5s match the published ones.
+# The Fashion-MNIST files are the upstream ones that Debian's
 # dataset-fashion-mnist package installs.
 KNOWN_DIGESTS: dict[str, dict[str, str]] = {
     "mnist": {
