@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import logging.handlers
 import os
 import platform
 import time
@@ -99,24 +100,35 @@ class Trainer:
         check_legacy_keras_env()
         if self.resume_dir is not None:
             check_resumable(self.resume_dir)
-            run_dir = self.resume_dir
-        else:
-            run_dir = create_run_dir(config.output.dir, config.model.name)
-        log_handler = _attach_file_log(run_dir / "train.log")
+        # Log lines are buffered until the run directory exists, so train.log is
+        # complete, and no directory is created for a run that fails to load data.
+        log_buffer = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
+        _attach_handler(log_buffer)
+        log_handler = None
         try:
-            logger.info("Run directory: %s", run_dir)
-            if self.resume_dir is None:
-                write_atomic(run_dir / "config.yaml", config.to_yaml())
-
             set_seed(config.training.seed, deterministic=config.training.deterministic)
             device = select_device(config.training.device)
             with tf.device(device):
                 model = self.build_model()
             splits = self.load_data(model)
             self.check_data(model, splits)
+            self._check_callbacks(has_validation=splits.validation is not None)
+
+            if self.resume_dir is not None:
+                run_dir = self.resume_dir
+            else:
+                run_dir = create_run_dir(config.output.dir, config.model.name)
+            log_handler = _file_log_handler(run_dir / "train.log")
+            log_buffer.setTarget(log_handler)
+            log_buffer.flush()
+            logging.getLogger().removeHandler(log_buffer)
+            _attach_handler(log_handler)
+            logger.info("Run directory: %s", run_dir)
+            if self.resume_dir is None:
+                write_atomic(run_dir / "config.yaml", config.to_yaml())
 
             timer = _EpochTimer()
-            callbacks = self._callbacks(run_dir, has_validation=splits.validation is not None)
+            callbacks = self._callbacks(run_dir)
             backup = RunBackup(
                 run_dir,
                 early_stopping=_find(callbacks, keras.callbacks.EarlyStopping),
@@ -184,8 +196,10 @@ class Trainer:
             logger.info("Wrote %s", run_dir)
             return result
         finally:
-            logging.getLogger().removeHandler(log_handler)
-            log_handler.close()
+            for handler in (log_buffer, log_handler):
+                if handler is not None:
+                    logging.getLogger().removeHandler(handler)
+                    handler.close()
 
     def build_model(self) -> keras.Model:
         """Build the configured model with the configured optimizer."""
@@ -245,12 +259,23 @@ class Trainer:
             plot_history(result.history, temporary)
             os.replace(temporary, result.run_dir / "curves.png")
 
-    def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
+    def _check_callbacks(self, *, has_validation: bool) -> None:
+        settings = self.config.callbacks
+        if settings.early_stopping.enabled:
+            _require_validation(settings.early_stopping.monitor, has_validation,
+                                "callbacks.early_stopping")
+        if settings.reduce_lr_on_plateau.enabled:
+            _require_validation(settings.reduce_lr_on_plateau.monitor, has_validation,
+                                "callbacks.reduce_lr_on_plateau")
+        checkpoint = settings.model_checkpoint
+        if checkpoint.enabled and checkpoint.save_best_only:
+            _require_validation(checkpoint.monitor, has_validation, "callbacks.model_checkpoint")
+
+    def _callbacks(self, run_dir: Path) -> list:
         settings = self.config.callbacks
         callbacks: list = []
         early = settings.early_stopping
         if early.enabled:
-            _require_validation(early.monitor, has_validation, "callbacks.early_stopping")
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor=early.monitor,
@@ -262,7 +287,6 @@ class Trainer:
             )
         plateau = settings.reduce_lr_on_plateau
         if plateau.enabled:
-            _require_validation(plateau.monitor, has_validation, "callbacks.reduce_lr_on_plateau")
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
                     monitor=plateau.monitor,
@@ -274,8 +298,6 @@ class Trainer:
             )
         checkpoint = settings.model_checkpoint
         if checkpoint.enabled:
-            if checkpoint.save_best_only:
-                _require_validation(checkpoint.monitor, has_validation, "callbacks.model_checkpoint")
             path = run_dir / checkpoint.filepath
             path.parent.mkdir(parents=True, exist_ok=True)
             callbacks.append(
@@ -358,15 +380,20 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _attach_file_log(path: Path) -> logging.Handler:
+def _file_log_handler(path: Path) -> logging.Handler:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    return handler
+
+
+def _attach_handler(handler: logging.Handler) -> None:
+    """Add `handler` to the root logger and let INFO records through to it."""
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
-    return handler
 
 
 class _EpochTimer(keras.callbacks.Callback):
