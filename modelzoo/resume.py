@@ -192,8 +192,15 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             if early_state.get("best_weights"):
                 path = Path(self.backup_dir) / early_state["best_weights"]
                 # allow_pickle=False: the backup never unpickles objects.
-                with np.load(path, allow_pickle=False) as archive:
-                    early.best_weights = [archive[f"w{index}"] for index in range(len(archive.files))]
+                try:
+                    with np.load(path, allow_pickle=False) as archive:
+                        early.best_weights = [archive[f"w{index}"]
+                                              for index in range(len(archive.files))]
+                except (OSError, ValueError, KeyError) as error:
+                    raise ConfigError(
+                        f"{path} is not a valid weights archive ({error}); it is damaged or was "
+                        "not written by modelzoo. Delete the backup and start a new run."
+                    ) from None
         plateau_state = states.get("reduce_lr_on_plateau")
         if self.reduce_lr is not None and plateau_state:
             self.reduce_lr.wait = plateau_state["wait"]
