@@ -313,12 +313,21 @@ def check_arrays(model, x: np.ndarray, y: np.ndarray | None = None) -> tuple[np.
 
 
 def ends_in_sigmoid(model) -> bool:
-    """Return whether the model's last layer (searched into sub-models) uses a sigmoid."""
-    layer = model
-    while hasattr(layer, "layers") and layer.layers:
-        layer = layer.layers[-1]
-    activation = getattr(layer, "activation", None)
+    """Return whether the last layer with an activation, searched into sub-models, is a sigmoid.
+
+    Layers without an activation after it (`Reshape`, `Flatten`, `Dropout`)
+    are skipped, so an autoencoder that reshapes its output still counts.
+    """
+    activation = _last_activation(model)
     return getattr(activation, "__name__", "") == "sigmoid"
+
+
+def _last_activation(layer):
+    for inner in reversed(getattr(layer, "layers", None) or []):
+        activation = _last_activation(inner)
+        if activation is not None:
+            return activation
+    return getattr(layer, "activation", None)
 
 
 def check_keras_object(value, *, role: str) -> None:

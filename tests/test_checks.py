@@ -6,7 +6,13 @@ import pytest
 import tensorflow as tf
 
 import modelzoo
-from modelzoo.checks import check_arrays, check_dataset, check_labels, standardize_images
+from modelzoo.checks import (
+    check_arrays,
+    check_dataset,
+    check_labels,
+    ends_in_sigmoid,
+    standardize_images,
+)
 from modelzoo.data import load_dataset, make_image_pipeline, split_dataset
 from modelzoo.errors import ConfigError, DataNotFoundError, InputError, KerasVersionError
 
@@ -109,6 +115,13 @@ def test_autoencoder_targets_outside_unit_range_rejected(real_images):
     assert "[0, 255]" in str(raised.value)
     assert "sigmoid" in str(raised.value)
     assert "divide 0..255 pixels by 255" in str(raised.value)
+
+
+@pytest.mark.parametrize("input_shape", [(784,), (28, 28, 1)])
+def test_sigmoid_output_found_behind_reshape(input_shape):
+    assert ends_in_sigmoid(modelzoo.build("autoencoder", input_shape=input_shape))
+    assert not ends_in_sigmoid(modelzoo.build("autoencoder", input_shape=input_shape,
+                                              output_activation="linear"))
 
 
 def test_autoencoder_arrays_get_scaled_targets(real_images):

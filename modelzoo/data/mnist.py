@@ -179,15 +179,19 @@ def _from_idx_folder(folder: Path, attempts: list[str], verify: dict, *,
             f"{folder} holds only some of the IDX files; missing: "
             f"{', '.join(name + '[.gz]' for name in missing)}. Add the missing files."
         )
-    for path in paths.values():
-        verify_known_file(verify["dataset"], path, enabled=verify["enabled"])
-    return ImageArrays(
+    arrays = ImageArrays(
         x_train=read_idx(paths["x_train"], expected_magic=IMAGES_MAGIC),
         y_train=read_idx(paths["y_train"], expected_magic=LABELS_MAGIC),
         x_test=read_idx(paths["x_test"], expected_magic=IMAGES_MAGIC),
         y_test=read_idx(paths["y_test"], expected_magic=LABELS_MAGIC),
         source=f"IDX files in {folder}",
     )
+    # Digests are checked after parsing, so damage that breaks the format
+    # (truncated gzip, wrong magic number, wrong size) gets its specific message,
+    # and the digest catches the rest, such as a flipped bit.
+    for path in paths.values():
+        verify_known_file(verify["dataset"], path, enabled=verify["enabled"])
+    return arrays
 
 
 def _find_file(folder: Path, file_name: str) -> Path | None:
