@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import modelzoo
+from modelzoo.cli import train_main
 from modelzoo.errors import ConfigError
 from modelzoo.resume import TrainingInterrupted
 
@@ -61,7 +62,7 @@ def read_history(run_dir):
 
 def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted(tmp_path, data_dir):
     output_dir = tmp_path / "runs"
-    process = start_training(data_dir, output_dir)
+    process = start_training(data_dir, output_dir, "--set", "training.deterministic=true")
     run_dir = wait_for_epoch(process, output_dir, 1)
     time.sleep(0.3)
     process.send_signal(signal.SIGKILL)
@@ -82,6 +83,9 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted(tmp_path, data_dir
     assert metrics["epochs_run"] == 3
     assert not (run_dir / "backup").exists()
     keras.models.load_model(run_dir / "model.keras")
+    log = (run_dir / "train.log").read_text()
+    assert log.count("Device: /CPU:0") == 2  # the killed run and the resumed one
+    assert "TensorFlow op determinism is on" in log
 
     uninterrupted = modelzoo.train_model(
         "cnn", data_dir=str(data_dir), output_dir=str(tmp_path / "reference"), epochs=3,
@@ -94,23 +98,47 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted(tmp_path, data_dir
     assert difference <= 0.005, (metrics["test_accuracy"], uninterrupted.metrics["test_accuracy"])
 
 
-def test_sigterm_stops_cleanly_with_resume_hint(tmp_path, data_dir):
-    output_dir = tmp_path / "runs"
-    process = start_training(data_dir, output_dir, "--set", "data.train_subset=2000",
-                             "--set", "training.deterministic=true")
-    run_dir = wait_for_epoch(process, output_dir, 1)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+def signal_after_first_backup(output_dir, signal_number):
+    """Start a thread that sends `signal_number` to this process once epoch 1 is backed up.
 
-    assert process.returncode == 128 + signal.SIGTERM
+    Python runs the handler in the main thread, inside `fit`.
+    """
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            if any(Path(output_dir).glob("cnn/*/backup/state.json")):
+                os.kill(os.getpid(), signal_number)
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return stop, watcher
+
+
+def test_sigterm_cli_exits_143_with_resume_hint(tmp_path, data_dir, capsys):
+    stop, watcher = signal_after_first_backup(tmp_path, signal.SIGTERM)
+    try:
+        status = train_main(["cnn", "--data-dir", str(data_dir), "--output-dir", str(tmp_path),
+                             "--epochs", "50", "--batch-size", "64",
+                             "--set", "data.train_subset=600", "--set", "data.test_subset=200",
+                             "--set", "training.verbose=0",
+                             "--set", "callbacks.early_stopping.enabled=false",
+                             "--set", "callbacks.tensorboard=false"])
+    finally:
+        stop.set()
+        watcher.join()
+
+    stderr = capsys.readouterr().err
+    run_dir = next(tmp_path.glob("cnn/*"))
+    assert status == 128 + signal.SIGTERM
     assert "error: interrupted by SIGTERM" in stderr
     assert f"python -m modelzoo.train cnn --resume {run_dir}" in stderr
     assert "Traceback" not in stderr
     assert json.loads((run_dir / "backup" / "state.json").read_text())["epoch"] >= 1
-    log = (run_dir / "train.log").read_text()
-    assert "Device: /CPU:0" in log
-    assert "TensorFlow op determinism is on" in log
-    assert "Training stopped by SIGTERM" in log
+    assert "Training stopped by SIGTERM" in (run_dir / "train.log").read_text()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
 def test_sigint_raises_training_interrupted(tmp_path, data_dir):
@@ -120,19 +148,7 @@ def test_sigint_raises_training_interrupted(tmp_path, data_dir):
         "training.batch_size=64", "callbacks.early_stopping.enabled=false",
         "callbacks.reduce_lr_on_plateau.enabled=false", "callbacks.tensorboard=false",
     ])
-    # A watcher thread sends SIGINT to this process once epoch 1 is backed up;
-    # Python runs the handler in the main thread, inside fit.
-    stop = threading.Event()
-
-    def interrupt_after_first_backup():
-        while not stop.is_set():
-            if any(tmp_path.glob("cnn/*/backup/state.json")):
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=interrupt_after_first_backup, daemon=True)
-    watcher.start()
+    stop, watcher = signal_after_first_backup(tmp_path, signal.SIGINT)
     try:
         with pytest.raises(TrainingInterrupted) as raised:
             modelzoo.Trainer(config).run()
