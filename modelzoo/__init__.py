@@ -21,6 +21,8 @@ from modelzoo.errors import (
     DataNotFoundError,
     DeviceError,
     ModelFileError,
+    InputError,
+    KerasVersionError,
     ModelzooError,
     RegistryError,
     UnknownModelError,
@@ -39,6 +41,7 @@ _LAZY_ATTRIBUTES = {
     "load_dataset": "modelzoo.data",
     "DatasetInfo": "modelzoo.data",
     "load_model": "modelzoo.saving",
+    "check_arrays": "modelzoo.checks",
 }
 
 
@@ -57,6 +60,8 @@ __all__ = [
     "DataNotFoundError",
     "DeviceError",
     "ModelFileError",
+    "InputError",
+    "KerasVersionError",
     "ModelSpec",
     "ModelzooError",
     "RegistryError",

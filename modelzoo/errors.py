@@ -41,3 +41,11 @@ class DeviceError(ModelzooError, RuntimeError):
 
 class ModelFileError(ModelzooError, OSError):
     """A saved model file that is missing, in the wrong format or cannot be loaded."""
+
+
+class InputError(ModelzooError, ValueError):
+    """Training data that does not fit the model: shapes, pixel ranges, labels or sizes."""
+
+
+class KerasVersionError(ModelzooError, TypeError):
+    """An object or setting from tf_keras (Keras 2) where Keras 3 is needed."""
