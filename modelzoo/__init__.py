@@ -45,6 +45,15 @@ _LAZY_ATTRIBUTES = {
 }
 
 
+# Keras finds the VAE's layers by their registered names, such as
+# "modelzoo>Sampling". When Keras is already loaded, register them now, so
+# keras.saving.load_model reads a saved vae right after `import modelzoo`.
+# NOTE: when Keras is imported after modelzoo, the layers are registered on the
+# first modelzoo.build() or modelzoo.load_model() call instead.
+if "keras" in __import__("sys").modules:
+    import modelzoo.models.vae  # noqa: E402,F401
+
+
 def __getattr__(name):
     module_name = _LAZY_ATTRIBUTES.get(name)
     if module_name is None:
