@@ -10,6 +10,9 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
         history.csv     one row per epoch
         metrics.json    test metrics, epochs, timing, device and versions
         curves.png      loss and metric curves
+        evaluation.json, confusion_matrix.png, misclassified.png
+                        test evaluation of classifiers
+        report.html     config, metrics and every plot on one page
         train.log       the log of the run
         tensorboard/    TensorBoard event files
 """
@@ -128,6 +131,7 @@ class Trainer:
             }
             result = TrainResult(model, history_values, metrics, run_dir, splits.info)
             self.write_outputs(result)
+            self.write_evaluation(result, splits.test)
             logger.info("Wrote %s", run_dir)
             return result
         finally:
@@ -176,6 +180,25 @@ class Trainer:
         write_json(result.run_dir / "metrics.json", result.metrics)
         if output.plots:
             plot_history(result.history, result.run_dir / "curves.png")
+
+    def write_evaluation(self, result: TrainResult, test) -> None:
+        """Write the test evaluation plots of a classifier, then `report.html`.
+
+        Runs after every other output so that the report shows every PNG in
+        the run directory.
+        """
+        if not self.config.output.plots:
+            return
+        from modelzoo.artifacts import CLASSIFICATION, task_of
+        from modelzoo.evaluate import evaluate_model
+        from modelzoo.report import write_report
+
+        if task_of(result.model) == CLASSIFICATION:
+            evaluate_model(result.model, test, class_names=result.info.class_names,
+                           output_dir=result.run_dir,
+                           extra_metrics={"model": self.config.model.name,
+                                          "dataset": result.info.name})
+        write_report(result.run_dir)
 
     def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
         settings = self.config.callbacks
