@@ -171,7 +171,9 @@ def evaluate_run(path: str | Path, *, dataset: str | None = None, data_dir: str 
         dataset: Data set to evaluate on; `None` takes the run's `data.dataset`.
         data_dir: Root data folder; `None` takes the run's, then `$MODELZOO_DATA_DIR`.
         batch_size: Examples per evaluation batch.
-        test_subset: Evaluate only the first this many test examples.
+        test_subset: Evaluate only the first this many test examples; `None`
+            takes the run's `data.test_subset`, so the numbers match its
+            `metrics.json`.
         output_dir: Where to write; `None` writes into the run directory, or
             beside a bare model file.
 
@@ -189,6 +191,8 @@ def evaluate_run(path: str | Path, *, dataset: str | None = None, data_dir: str 
             "Pass --dataset, for example --dataset mnist."
         )
     data_config = run.config.get("data", {})
+    if test_subset is None:
+        test_subset = data_config.get("test_subset")
     splits = load_dataset(
         dataset,
         data_dir=data_dir or data_config.get("data_dir"),
@@ -257,7 +261,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=256,
                         help="examples per evaluation batch (default: 256)")
     parser.add_argument("--test-subset", type=int, metavar="N",
-                        help="evaluate only the first N test examples (default: all)")
+                        help="evaluate only the first N test examples (default: the run's "
+                        "data.test_subset, else all)")
     parser.add_argument("--output-dir", metavar="DIR",
                         help="where to write evaluation.json and the plots (default: the run "
                         "directory, or beside a .keras file)")

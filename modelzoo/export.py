@@ -45,7 +45,8 @@ DEFAULT_TOLERANCE = 1e-4
 DEFAULT_EXAMPLES = 64
 EXIT_MISMATCH = 1
 
-_OUTPUT_NAMES = {
+# Default file or folder name of each format; the file formats need these suffixes.
+OUTPUT_NAMES = {
     "keras": "model.keras",
     "savedmodel": "saved_model",
     "tflite": "model.tflite",
@@ -98,6 +99,12 @@ def export_model(model, fmt: str, path: str | Path) -> Path:
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown export format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
     path = Path(path)
+    suffix = Path(OUTPUT_NAMES[fmt]).suffix
+    if suffix and path.suffix != suffix:
+        raise ConfigError(
+            f"The {fmt} export path must end with {suffix}; received {path}. "
+            f"Use a name such as {path.with_suffix(suffix).name}."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
         shutil.rmtree(path)
@@ -207,7 +214,7 @@ def export_run(run_dir: str | Path, fmt: str, *, output: str | Path | None = Non
     )
     inputs = np.concatenate([np.asarray(batch_inputs) for batch_inputs, _ in splits.test])
     base = run.run_dir or run.model_path.parent
-    path = Path(output) if output is not None else base / "export" / _OUTPUT_NAMES[fmt]
+    path = Path(output) if output is not None else base / "export" / OUTPUT_NAMES[fmt]
     return export_and_verify(run.model, fmt, path, inputs, tolerance=tolerance)
 
 
@@ -333,3 +340,7 @@ def _run_tflite(path: Path, inputs: np.ndarray) -> np.ndarray:
         interpreter.invoke()
         outputs.append(np.array(interpreter.get_tensor(output_index)))
     return np.concatenate(outputs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
