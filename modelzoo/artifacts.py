@@ -25,7 +25,7 @@ RECONSTRUCTION = "reconstruction"
 
 
 class RunNotFoundError(ModelzooError, FileNotFoundError):
-    """A run directory or model file that does not exist or holds no model."""
+    """A run directory or model file that does not exist or contains no model."""
 
 
 @dataclasses.dataclass

@@ -94,7 +94,7 @@ def export_model(model, fmt: str, path: str | Path) -> Path:
     """Write `model` to `path` in format `fmt` and return the path.
 
     Raises:
-        ExportError: The exporter failed; the message holds its error.
+        ExportError: The exporter failed. The message contains its error.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown export format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
@@ -219,7 +219,7 @@ def export_run(run_dir: str | Path, fmt: str, *, output: str | Path | None = Non
 
 
 def has_recurrent_layer(model) -> bool:
-    """Return whether `model` or a nested model holds a recurrent layer (LSTM, GRU, RNN)."""
+    """Return whether `model` or a nested model contains a recurrent layer (LSTM, GRU, RNN)."""
     import keras
 
     for layer in model.layers:

@@ -89,7 +89,7 @@ def plot_misclassified(inputs, true_labels, predicted_labels, probabilities,
 
     Inputs of 784 values or of shape `(height, width[, 1 or 3])` are drawn as
     images; any other shape is drawn as a line over its flattened values.
-    When nothing is misclassified, the figure says so.
+    When nothing is misclassified, the figure shows a note instead.
 
     Args:
         inputs: The misclassified inputs, one per row.

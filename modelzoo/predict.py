@@ -101,7 +101,7 @@ def read_array(path: str | Path, input_shape: Sequence[int]) -> np.ndarray:
     except (ValueError, OSError) as error:
         raise InputError(f"Cannot read {path} as a NumPy .npy file: {error}.") from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise InputError(f"{path} holds {array.dtype} values; the model needs numbers.")
+        raise InputError(f"{path} contains {array.dtype} values, but the model needs numbers. Save a numeric array.")
     input_shape = tuple(input_shape)
     size = math.prod(input_shape)
     if array.size == size:

@@ -120,7 +120,7 @@ def run_smoke(config, *, learning_rate: float | None = None, steps: int = DEFAUL
         batch_size: Examples per step.
 
     Returns:
-        A `SmokeResult`; `passed` tells whether the check passed. The result
+        A `SmokeResult` whose `passed` is True when both checks passed. The result
         is also written to `smoke.json` in its run directory.
     """
     import keras
