@@ -157,7 +157,11 @@ def predict_inputs(run: LoadedRun, inputs: Sequence[str], *, texts: Sequence[str
     if not examples:
         raise InputError("No inputs given. Pass image, .npy or .txt files, or --text.")
 
-    batch = np.array(examples, dtype=object if takes_text else "float32")
+    if takes_text:
+        # A text model takes one string per example, as shape (batch,) or (batch, 1).
+        batch = np.array(examples, dtype=object).reshape((len(examples), *input_shape))
+    else:
+        batch = np.array(examples, dtype="float32")
     outputs = np.asarray(model.predict(batch, verbose=0))
     if run.task != CLASSIFICATION:
         errors = np.mean((outputs - batch).reshape(len(batch), -1) ** 2, axis=1)

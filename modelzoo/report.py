@@ -24,7 +24,9 @@ REPORT_FILE = "report.html"
 KNOWN_PLOTS = ("curves.png", "confusion_matrix.png", "misclassified.png")
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, sans-serif; margin: 0 auto; padding: 1em 2em; max-width: 1100px;
+       color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; }
 table { border-collapse: collapse; margin: .5em 0 1.5em; }
 td, th { border: 1px solid #ddd; padding: .25em .7em; text-align: left; }

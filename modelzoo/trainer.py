@@ -195,18 +195,16 @@ class Trainer:
             plot_history(result.history, result.run_dir / "curves.png")
 
     def write_evaluation(self, result: TrainResult, test) -> None:
-        """Write the test evaluation plots of a classifier, then `report.html`.
+        """Write a classifier's test evaluation and plots when `output.plots` is set, then `report.html`.
 
         Runs after every other output so that the report shows every PNG in
         the run directory.
         """
-        if not self.config.output.plots:
-            return
         from modelzoo.artifacts import CLASSIFICATION, task_of
         from modelzoo.evaluate import evaluate_model
         from modelzoo.report import write_report
 
-        if task_of(result.model) == CLASSIFICATION:
+        if self.config.output.plots and task_of(result.model) == CLASSIFICATION:
             evaluate_model(result.model, test, class_names=result.info.class_names,
                            output_dir=result.run_dir,
                            extra_metrics={"model": self.config.model.name,

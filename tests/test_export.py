@@ -83,3 +83,17 @@ def test_export_command_prints_difference(cnn_run, tmp_path, capsys):
     assert "max abs difference vs Keras: 0 on 8 test examples" in output
     reloaded = keras.models.load_model(tmp_path / "copy.keras")
     assert reloaded.count_params() == modelzoo.get_spec("cnn").params
+
+
+def test_keras_litert_export_of_lstm_needs_flex_ops(tmp_path):
+    # Pins why export_model converts recurrent models itself: Keras's own LiteRT
+    # export of an LSTM keeps TensorFlow ops that tf.lite.Interpreter rejects.
+    import tensorflow as tf
+
+    model = modelzoo.build("lstm", input_shape=(28, 28), num_classes=10)
+    path = tmp_path / "keras-litert.tflite"
+    model.export(str(path), format="litert", verbose=False)
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+
+    with pytest.raises(RuntimeError, match=r"Select TensorFlow op\(s\).*not supported by this interpreter"):
+        interpreter.allocate_tensors()

@@ -108,3 +108,28 @@ def test_bad_inputs_are_reported(loaded_cnn, tmp_path):
 def test_predict_without_inputs_exits_2(cnn_run, capsys):
     assert cli.main(["predict", str(cnn_run)]) == 2
     assert "No inputs given" in capsys.readouterr().err
+
+
+def test_predict_text_with_string_input_model(data_dir, tmp_path):
+    import keras
+
+    reviews = sorted((data_dir / "imdb" / "aclImdb" / "test" / "pos").glob("*.txt"))[:2]
+    texts = [path.read_text(encoding="utf-8") for path in reviews]
+    vectorize = keras.layers.TextVectorization(max_tokens=200, output_sequence_length=32)
+    vectorize.adapt(texts)
+    inputs = keras.Input(shape=(1,), dtype="string")
+    hidden = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(200, 4)(vectorize(inputs)))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden), name="text")
+    model.save(tmp_path / "text.keras")
+    loaded = load_run(tmp_path / "text.keras")
+
+    predictions = predict_inputs(loaded, [str(reviews[0])], texts=[texts[1]])
+
+    expected = model.predict(np.array(texts, dtype=object).reshape(2, 1), verbose=0)[:, 0]
+    assert [item.input for item in predictions] == [str(reviews[0]), "text:" + texts[1][:30]]
+    assert [item.class_index for item in predictions] == (expected >= 0.5).astype(int).tolist()
+    np.testing.assert_allclose([item.probabilities["1"] for item in predictions], expected,
+                               rtol=1e-5)
+    np.save(tmp_path / "numbers.npy", np.zeros(3))
+    with pytest.raises(InputError, match=r"takes text, so .*\.npy must be a \.txt file"):
+        predict_inputs(loaded, [str(tmp_path / "numbers.npy")])
