@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,17 @@ class LoadedRun:
 
 
 def task_of(model) -> str:
-    """Return the task of `model` from its shapes: output shape equal to input shape is reconstruction."""
-    if tuple(model.output_shape[1:]) == tuple(model.input_shape[1:]):
+    """Return the task of `model` from its inputs and outputs.
+
+    A numeric model whose output has its input's shape, with more than one
+    value, is an autoencoder (`"reconstruction"`). Every other model,
+    including one that maps a string to one sigmoid unit, is a classifier.
+    """
+    input_shape = tuple(model.input_shape[1:])
+    numeric = "string" not in str(getattr(model.inputs[0], "dtype", ""))
+    if numeric and tuple(model.output_shape[1:]) == input_shape and math.prod(
+        size or 1 for size in input_shape
+    ) > 1:
         return RECONSTRUCTION
     return CLASSIFICATION
 

@@ -158,8 +158,12 @@ def predict_inputs(run: LoadedRun, inputs: Sequence[str], *, texts: Sequence[str
         raise InputError("No inputs given. Pass image, .npy or .txt files, or --text.")
 
     if takes_text:
+        import tensorflow as tf
+
         # A text model takes one string per example, as shape (batch,) or (batch, 1).
-        batch = np.array(examples, dtype=object).reshape((len(examples), *input_shape))
+        # Keras rejects NumPy object arrays, so the strings go in as a tf.string tensor.
+        strings = np.array(examples, dtype=object).reshape((len(examples), *input_shape))
+        batch = tf.constant(strings, dtype=tf.string)
     else:
         batch = np.array(examples, dtype="float32")
     outputs = np.asarray(model.predict(batch, verbose=0))

@@ -86,3 +86,17 @@ def test_evaluate_rejects_non_keras_file(tmp_path):
 
     with pytest.raises(RunNotFoundError, match=r"model\.h5 is not a \.keras model file"):
         evaluate_run(weights)
+
+
+def test_task_of_reads_model_shapes():
+    import keras
+
+    from modelzoo.artifacts import task_of
+
+    inputs = keras.Input(shape=(1,))
+    one_unit = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+
+    assert task_of(modelzoo.build("autoencoder")) == "reconstruction"
+    assert task_of(modelzoo.build("cnn")) == "classification"
+    assert task_of(modelzoo.build("lstm", input_shape=(28, 28), num_classes=2)) == "classification"
+    assert task_of(one_unit) == "classification"

@@ -125,7 +125,9 @@ def test_predict_text_with_string_input_model(data_dir, tmp_path):
 
     predictions = predict_inputs(loaded, [str(reviews[0])], texts=[texts[1]])
 
-    expected = model.predict(np.array(texts, dtype=object).reshape(2, 1), verbose=0)[:, 0]
+    import tensorflow as tf
+
+    expected = model.predict(tf.constant([[text] for text in texts]), verbose=0)[:, 0]
     assert [item.input for item in predictions] == [str(reviews[0]), "text:" + texts[1][:30]]
     assert [item.class_index for item in predictions] == (expected >= 0.5).astype(int).tolist()
     np.testing.assert_allclose([item.probabilities["1"] for item in predictions], expected,
