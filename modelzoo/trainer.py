@@ -14,6 +14,9 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
                         reconstruction models only, see modelzoo.reconstruction
         errors.png, reconstructions.png
                         anomaly detectors only, see modelzoo.anomaly
+        evaluation.json, confusion_matrix.png, misclassified.png
+                        test evaluation of classifiers
+        report.html     config, metrics and every plot on one page
         train.log       the log of the run
         tensorboard/    TensorBoard event files
         backup/         the last completed epoch, removed when the run finishes
@@ -202,6 +205,7 @@ class Trainer:
             }
             result = TrainResult(model, history_values, metrics, run_dir, splits.info)
             self.write_outputs(result)
+            self.write_evaluation(result, splits.test)
             remove_backup(run_dir)
             logger.info("Wrote %s", run_dir)
             return result
@@ -326,6 +330,23 @@ class Trainer:
             labels=arrays.y_test[: result.info.num_test], class_names=result.info.class_names,
             seed=self.config.training.seed,
         )
+
+    def write_evaluation(self, result: TrainResult, test) -> None:
+        """Write a classifier's test evaluation and plots when `output.plots` is set, then `report.html`.
+
+        Runs after every other output so that the report shows every PNG in
+        the run directory.
+        """
+        from modelzoo.artifacts import CLASSIFICATION, task_of
+        from modelzoo.evaluate import evaluate_model
+        from modelzoo.report import write_report
+
+        if self.config.output.plots and task_of(result.model) == CLASSIFICATION:
+            evaluate_model(result.model, test, class_names=result.info.class_names,
+                           output_dir=result.run_dir,
+                           extra_metrics={"model": self.config.model.name,
+                                          "dataset": result.info.name})
+        write_report(result.run_dir)
 
     def _check_callbacks(self, *, has_validation: bool) -> None:
         settings = self.config.callbacks
