@@ -29,6 +29,8 @@ from modelzoo.errors import (
 )
 from modelzoo.models import ModelSpec, build, get_spec, list_models, register_model, unregister_model
 
+from modelzoo import _keras_hook
+
 __version__ = "0.1.0"
 
 # Names served by __getattr__ so that `import modelzoo` stays light.
@@ -45,13 +47,9 @@ _LAZY_ATTRIBUTES = {
 }
 
 
-# Keras finds the VAE's layers by their registered names, such as
-# "modelzoo>Sampling". When Keras is already loaded, register them now, so
-# keras.saving.load_model reads a saved vae right after `import modelzoo`.
-# NOTE: when Keras is imported after modelzoo, the layers are registered on the
-# first modelzoo.build() or modelzoo.load_model() call instead.
-if "keras" in __import__("sys").modules:
-    import modelzoo.models.vae  # noqa: E402,F401
+# Registers the VAE's layers with Keras now, or as soon as Keras is imported,
+# so keras.saving.load_model reads a saved vae after `import modelzoo`.
+_keras_hook.install()
 
 
 def __getattr__(name):
