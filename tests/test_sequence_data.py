@@ -99,13 +99,13 @@ def test_imdb_vocabulary_from_training_text_only(data_dir, imdb_small):
     from modelzoo.data import split_indices
     from modelzoo.data.imdb import load_imdb_texts
 
-    texts, _, _, _, _ = load_imdb_texts(data_dir=data_dir, source="local")
-    order = np.random.default_rng(0).permutation(len(texts))[:600]
+    texts, _, _, _, _ = load_imdb_texts(data_dir=data_dir, source="local", train_subset=600,
+                                        test_subset=0)
     train_index, validation_index = split_indices(600, 0.1, 0)
     # The same standardisation as TextVectorization: lower case, no punctuation.
     strip = str.maketrans("", "", string.punctuation)
-    training_text = " ".join(texts[order[index]] for index in train_index).lower().translate(strip)
-    validation_text = " ".join(texts[order[index]] for index in validation_index)
+    training_text = " ".join(texts[index] for index in train_index).lower().translate(strip)
+    validation_text = " ".join(texts[index] for index in validation_index)
     validation_words = set(validation_text.lower().translate(strip).split())
     vocabulary = imdb_small.info.vocabulary[2:]
     unseen = [word for word in vocabulary if word not in training_text]
