@@ -16,10 +16,10 @@ text). Id 0 is padding and id 1 is the out-of-vocabulary token, so models
 mask id 0. Each review is cut or right-padded to `sequence_length` tokens.
 
 The vocabulary and the layer settings go into `DatasetInfo.vocabulary` and
-`DatasetInfo.extra["text_vectorization"]`; the trainer writes them to the run
-directory (`vocabulary.txt`, `text_vectorization.json`) and
-`load_text_vectorizer(run_dir)` rebuilds the layer, so a saved model can score
-raw strings with `score_texts`.
+`DatasetInfo.extra["text_vectorization"]`. The trainer writes them to the run
+directory as `vocabulary.txt` and `text_vectorization.json`.
+`load_text_vectorizer(run_dir)` rebuilds the layer from them, so a saved
+model can score raw strings with `score_texts`.
 """
 
 from __future__ import annotations

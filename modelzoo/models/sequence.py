@@ -52,8 +52,9 @@ def lstm_fcn(
       (500 steps become 125 with the default 4), then `LSTM(lstm_units)`
       and `Dropout(dropout)`.
 
-    The convolutions see local shape at full resolution; the LSTM sees the
-    order of the whole series at a length it can learn from. The tutorial's
+    The convolutions learn local shapes, and pooling between them widens
+    their view. The LSTM reads the order of the whole series at a length it
+    can learn from. The tutorial's
     plain `lstm` stays near chance on 500-step FordA series, while this model
     learns them (see BENCHMARKS.md). The LSTM keeps its default activations
     and no recurrent dropout, so on a GPU it runs the cuDNN kernel.
