@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import logging.handlers
 import platform
 import time
 from pathlib import Path
@@ -76,21 +77,31 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train, evaluate and write the run directory; return a `TrainResult`."""
         config = self.config
-        run_dir = create_run_dir(config.output.dir, config.model.name)
-        log_handler = _attach_file_log(run_dir / "train.log")
+        # Log lines are buffered until the run directory exists, so train.log is
+        # complete, and no directory is created for a run that fails to load data.
+        log_buffer = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
+        _attach_handler(log_buffer)
+        log_handler = None
         try:
-            logger.info("Run directory: %s", run_dir)
-            write_atomic(run_dir / "config.yaml", config.to_yaml())
-
             keras.utils.set_random_seed(config.training.seed)
             device = select_device(config.training.device)
             with tf.device(device):
                 model = self.build_model()
             splits = self.load_data(model)
             check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
+            self._check_callbacks(has_validation=splits.validation is not None)
+
+            run_dir = create_run_dir(config.output.dir, config.model.name)
+            log_handler = _file_log_handler(run_dir / "train.log")
+            log_buffer.setTarget(log_handler)
+            log_buffer.flush()
+            logging.getLogger().removeHandler(log_buffer)
+            _attach_handler(log_handler)
+            logger.info("Run directory: %s", run_dir)
+            write_atomic(run_dir / "config.yaml", config.to_yaml())
 
             timer = _EpochTimer()
-            callbacks = self._callbacks(run_dir, has_validation=splits.validation is not None)
+            callbacks = self._callbacks(run_dir)
             callbacks += [timer, _EpochLogger(config.training.epochs)]
 
             logger.info(
@@ -134,8 +145,10 @@ class Trainer:
             logger.info("Wrote %s", run_dir)
             return result
         finally:
-            logging.getLogger().removeHandler(log_handler)
-            log_handler.close()
+            for handler in (log_buffer, log_handler):
+                if handler is not None:
+                    logging.getLogger().removeHandler(handler)
+                    handler.close()
 
     def build_model(self) -> keras.Model:
         """Build the configured model with the configured optimizer."""
@@ -182,12 +195,20 @@ class Trainer:
             plot_history(result.history, result.run_dir / "curves.png")
         write_dataset_files(result.run_dir, result.info)
 
-    def _callbacks(self, run_dir: Path, *, has_validation: bool) -> list:
+    def _check_callbacks(self, *, has_validation: bool) -> None:
+        settings = self.config.callbacks
+        if settings.early_stopping.enabled:
+            _require_validation(settings.early_stopping.monitor, has_validation,
+                                "callbacks.early_stopping")
+        if settings.reduce_lr_on_plateau.enabled:
+            _require_validation(settings.reduce_lr_on_plateau.monitor, has_validation,
+                                "callbacks.reduce_lr_on_plateau")
+
+    def _callbacks(self, run_dir: Path) -> list:
         settings = self.config.callbacks
         callbacks: list = [keras.callbacks.CSVLogger(str(run_dir / "history.csv"))]
         early = settings.early_stopping
         if early.enabled:
-            _require_validation(early.monitor, has_validation, "callbacks.early_stopping")
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor=early.monitor,
@@ -199,7 +220,6 @@ class Trainer:
             )
         plateau = settings.reduce_lr_on_plateau
         if plateau.enabled:
-            _require_validation(plateau.monitor, has_validation, "callbacks.reduce_lr_on_plateau")
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
                     monitor=plateau.monitor,
@@ -264,15 +284,20 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _attach_file_log(path: Path) -> logging.Handler:
+def _file_log_handler(path: Path) -> logging.Handler:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    return handler
+
+
+def _attach_handler(handler: logging.Handler) -> None:
+    """Add `handler` to the root logger and let INFO records through to it."""
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
-    return handler
 
 
 class _EpochTimer(keras.callbacks.Callback):

@@ -2,7 +2,6 @@
 
 import gzip
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -157,13 +156,12 @@ def test_no_local_copy_and_no_network_fails_fast(tmp_path, isolated_home, monkey
     empty = tmp_path / "empty"
     empty.mkdir()
 
-    started = time.monotonic()
     with pytest.raises(DataNotFoundError) as raised:
         load_image_arrays("mnist", data_dir=empty)
-    elapsed = time.monotonic() - started
 
     message = str(raised.value)
-    assert elapsed < 30
+    # The probe failed, so TFDS and its multi-minute retry loop never ran.
+    assert "download from 127.0.0.1 failed: ConnectionRefusedError" in message
     assert f"data directory {empty}" in message
     assert "Keras cache" in message
     assert "TFDS" in message

@@ -1,6 +1,7 @@
 """The Python training API on a real MNIST subset."""
 
 import keras
+import pytest
 import numpy as np
 
 import modelzoo
@@ -51,3 +52,19 @@ def test_early_stopping_without_validation_is_rejected(tmp_path, data_dir):
         assert "data.validation_fraction is 0" in str(error)
     else:
         raise AssertionError("expected ConfigError")
+    assert not (tmp_path / "cnn").exists()
+
+
+def test_gpu_request_without_gpu_is_an_error():
+    import tensorflow as tf
+
+    from modelzoo.device import select_device
+
+    if tf.config.list_physical_devices("GPU"):
+        assert select_device("gpu") == "/GPU:0"
+        return
+    with pytest.raises(modelzoo.DeviceError) as raised:
+        select_device("gpu")
+    assert "TensorFlow sees no GPU" in str(raised.value)
+    assert "Visible devices: /physical_device:CPU:0" in str(raised.value)
+    assert "--device cpu" in str(raised.value)
