@@ -111,3 +111,21 @@ def test_cli_reports_bad_ucr_file(tmp_path, capsys):
     assert "error: " in stderr
     assert "Broken_TRAIN.tsv, line 2: 1 values, but line 1 has 2" in stderr
     assert "Traceback" not in stderr
+
+
+def test_padded_data_without_mask_warns(tmp_path, caplog):
+    import modelzoo
+    from modelzoo.data import load_dataset
+    from modelzoo.data.run_files import check_model_fits_data
+
+    path = tmp_path / "ragged.csv"
+    path.write_text("".join(f"{row % 2},{','.join(['0.5'] * (3 + row % 4))}\n" for row in range(20)))
+    info = load_dataset(f"csv:{path}", options={"pad_value": -1.0}).info
+    unmasked = modelzoo.build("lstm", input_shape=(6, 1), units=(4,))
+    check_model_fits_data(unmasked, info, task="sequence_classification")
+    assert "pads shorter sequences with -1.0, but the model masks no value" in caplog.text
+    assert "Set model.args.mask_value to -1.0" in caplog.text
+    caplog.clear()
+    masked = modelzoo.build("lstm", input_shape=(6, 1), units=(4,), mask_value=-1.0)
+    check_model_fits_data(masked, info, task="sequence_classification")
+    assert "pads shorter sequences" not in caplog.text
