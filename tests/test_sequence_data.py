@@ -258,3 +258,15 @@ def test_csv_empty_file(tmp_path):
 def test_sequence_dataset_rejects_reconstruction_targets(data_dir):
     with pytest.raises(ConfigError, match="'ucr/FordA' yields labelled sequences"):
         load_dataset("ucr/FordA", data_dir=data_dir, targets="inputs")
+
+
+def test_unknown_dataset_suggests_sequence_name():
+    with pytest.raises(ConfigError, match=r"Unknown dataset 'imbd'\. Did you mean 'imdb'\?.*ucr/<Name>"):
+        load_dataset("imbd")
+
+
+def test_config_rejects_bad_sequence_steps():
+    from modelzoo.config import load_config
+
+    with pytest.raises(ConfigError, match=r"'data.sequence_steps' must be one of 'rows', 'pixels'; received 'cols'"):
+        load_config("lstm", overrides=["data.sequence_steps=cols"])

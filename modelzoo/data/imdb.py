@@ -126,6 +126,8 @@ def load_imdb_texts(*, data_dir=None, source: str = "auto", download: bool = Tru
 
 
 def _from_tfds(attempts: list[str], *, download: bool):
+    # NOTE: this path follows the MNIST TFDS loader but has not run against a prepared
+    # imdb_reviews copy, because the build machine has no TFDS data and no network.
     from modelzoo.data.mnist import TFDS_DOWNLOAD_HOST, _probe, _tfds_data_dir
 
     tfds_dir = _tfds_data_dir()
