@@ -140,8 +140,8 @@ def test_register_model_decorator_adds_a_model():
 
 
 def test_list_models_filters_by_pattern():
-    assert modelzoo.list_models() == ["autoencoder", "cnn", "lstm"]
-    assert modelzoo.list_models("*n") == ["cnn"]
+    assert modelzoo.list_models() == ["autoencoder", "cnn", "lstm", "lstm_fcn", "text_lstm"]
+    assert modelzoo.list_models("*n") == ["cnn", "lstm_fcn"]
 
 
 def test_unknown_optimizer_is_rejected():
