@@ -54,9 +54,8 @@ def lstm_fcn(
 
     The convolutions learn local shapes, and pooling between them widens
     their view. The LSTM reads the order of the whole series at a length it
-    can learn from. The tutorial's
-    plain `lstm` stays near chance on 500-step FordA series, while this model
-    learns them (see BENCHMARKS.md). The LSTM keeps its default activations
+    can learn from. On the 500-step FordA series it reached 0.93 test
+    accuracy on a CPU in 30 epochs (see BENCHMARKS.md). The LSTM keeps its default activations
     and no recurrent dropout, so on a GPU it runs the cuDNN kernel.
 
     Args:
