@@ -20,6 +20,8 @@ from modelzoo.errors import (
     DataFormatError,
     DataNotFoundError,
     DeviceError,
+    InputError,
+    KerasVersionError,
     ModelzooError,
     RegistryError,
     UnknownModelError,
@@ -37,6 +39,7 @@ _LAZY_ATTRIBUTES = {
     "Config": "modelzoo.config",
     "load_dataset": "modelzoo.data",
     "DatasetInfo": "modelzoo.data",
+    "check_arrays": "modelzoo.checks",
 }
 
 
@@ -54,6 +57,8 @@ __all__ = [
     "DataFormatError",
     "DataNotFoundError",
     "DeviceError",
+    "InputError",
+    "KerasVersionError",
     "ModelSpec",
     "ModelzooError",
     "RegistryError",

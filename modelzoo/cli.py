@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import Sequence
 
-from modelzoo.errors import ModelzooError
+from modelzoo.errors import ConfigError, ModelzooError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -45,6 +45,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set data.train_subset=2000; "
                         "repeatable, applied after the other flags")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue an interrupted run from the backup of its last completed "
+                        "epoch, with the config.yaml saved in RUN_DIR; takes no other config flags")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level (default: INFO)")
@@ -80,6 +83,8 @@ def config_from_args(args: argparse.Namespace):
     from modelzoo.config import SHORTCUTS, config_from_dict, parse_override, read_source, set_by_path
     from modelzoo.models import get_spec
 
+    if args.resume:
+        return _resume_config(args)
     data = read_source(args.config or args.model)
     if args.config:
         set_by_path(data, "model.name", args.model)
@@ -95,6 +100,36 @@ def config_from_args(args: argparse.Namespace):
     return config
 
 
+def _resume_config(args: argparse.Namespace):
+    from pathlib import Path
+
+    from modelzoo.config import SHORTCUTS, load_config
+
+    given = [f"--{name.replace('_', '-')}" for name in SHORTCUTS if getattr(args, name, None) is not None]
+    if args.config:
+        given.append("--config")
+    if args.overrides:
+        given.append("--set")
+    if given:
+        raise ConfigError(
+            f"--resume continues with the config saved in {args.resume}/config.yaml, so "
+            f"{', '.join(given)} cannot be combined with it. Drop those flags, or start a new run."
+        )
+    path = Path(args.resume) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"--resume {args.resume}: no config.yaml there, so it is not a modelzoo run "
+            "directory. Pass a folder such as runs/cnn/20240101-120000."
+        )
+    config = load_config(path)
+    if config.model.name != args.model:
+        raise ConfigError(
+            f"--resume {args.resume} is a run of model {config.model.name!r}, not {args.model!r}. "
+            f"Run: python -m modelzoo.train {config.model.name} --resume {args.resume}"
+        )
+    return config
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train as `args` describe; return the process exit status."""
     _configure_logging(args.log_level)
@@ -102,7 +137,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from modelzoo.trainer import Trainer
 
-    result = Trainer(config).run()
+    result = Trainer(config, resume_dir=args.resume).run()
     summary = ", ".join(
         f"{name}={value:.4f}" for name, value in result.metrics.items()
         if name.startswith("test_")
@@ -145,7 +180,14 @@ def _guarded(command, args) -> int:
     except ModelzooError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupted:
+        run_dir = getattr(interrupted, "run_dir", None)
+        model = getattr(args, "model", "MODEL")
+        if run_dir is not None:
+            print(f"error: interrupted by {interrupted.signal_name}. The last completed epoch "
+                  f"is saved; resume with: python -m modelzoo.train {model} --resume {run_dir}",
+                  file=sys.stderr)
+            return interrupted.exit_code
         print("error: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
 

@@ -81,6 +81,10 @@ class DataConfig:
         shuffle_buffer: Shuffle buffer size in examples; unset shuffles the
             whole training set each epoch.
         cache: Cache decoded examples in memory after the first epoch.
+        verify_checksums: Check the public MNIST and Fashion-MNIST files
+            against the SHA-256 digests shipped in `modelzoo.data.checksums`
+            the first time they are read. Set false for custom files that
+            reuse the public names; `MODELZOO_SKIP_CHECKSUMS=1` does the same.
         znormalize: UCR data sets: scale each series to mean 0 and standard
             deviation 1 before training.
         ucr_mirror: UCR data sets: base URL to download missing files from,
@@ -111,6 +115,7 @@ class DataConfig:
     test_subset: Optional[int] = _field(None, minimum=1)
     shuffle_buffer: Optional[int] = _field(None, minimum=1)
     cache: bool = True
+    verify_checksums: bool = True
     znormalize: bool = False
     ucr_mirror: Optional[str] = None
     sequence_steps: str = _field("rows", choices=("rows", "pixels"))
@@ -158,6 +163,11 @@ class TrainingConfig:
             or `gpu`.
         verbose: Keras progress output: 1 shows a progress bar, 2 one line
             per epoch, 0 nothing.
+        deterministic: Turn on TensorFlow op determinism
+            (`tf.config.experimental.enable_op_determinism`). On the CPU, runs
+            with the same seed repeat bit for bit without it. On a GPU it is
+            needed for that. It makes some ops slower, and ops with no
+            deterministic GPU kernel then raise an error.
     """
 
     epochs: int = _field(10, minimum=1)
@@ -165,6 +175,7 @@ class TrainingConfig:
     seed: int = _field(42, minimum=0)
     device: str = _field("auto", choices=("auto", "cpu", "gpu"))
     verbose: int = _field(1, choices=(0, 1, 2))
+    deterministic: bool = False
 
 
 @dataclasses.dataclass
@@ -207,17 +218,41 @@ class ReduceLROnPlateauConfig:
 
 
 @dataclasses.dataclass
+class ModelCheckpointConfig:
+    """`keras.callbacks.ModelCheckpoint` settings.
+
+    Attributes:
+        enabled: Save checkpoints during training.
+        filepath: Path relative to the run directory; may contain `{epoch}`.
+            Keras 3 requires the suffix `.keras`, or `.weights.h5` with
+            `save_weights_only`; other suffixes are rejected when the config
+            is loaded.
+        monitor: Metric that decides the best checkpoint.
+        save_best_only: Keep only the checkpoint with the best `monitor`.
+        save_weights_only: Save only the weights (`.weights.h5`).
+    """
+
+    enabled: bool = False
+    filepath: str = "checkpoints/best.keras"
+    monitor: str = "val_loss"
+    save_best_only: bool = True
+    save_weights_only: bool = False
+
+
+@dataclasses.dataclass
 class CallbacksConfig:
     """Callbacks the trainer adds.
 
     Attributes:
         early_stopping: See `EarlyStoppingConfig`.
         reduce_lr_on_plateau: See `ReduceLROnPlateauConfig`.
+        model_checkpoint: See `ModelCheckpointConfig`.
         tensorboard: Write TensorBoard logs to `<run_dir>/tensorboard/`.
     """
 
     early_stopping: EarlyStoppingConfig = _field(factory=EarlyStoppingConfig)
     reduce_lr_on_plateau: ReduceLROnPlateauConfig = _field(factory=ReduceLROnPlateauConfig)
+    model_checkpoint: ModelCheckpointConfig = _field(factory=ModelCheckpointConfig)
     tensorboard: bool = True
 
 
@@ -259,7 +294,26 @@ class Config:
 
 def config_from_dict(data: dict | None) -> Config:
     """Validate a nested dictionary and return a `Config`."""
-    return _build(Config, data or {}, prefix="")
+    config = _build(Config, data or {}, prefix="")
+    check_checkpoint_path(config.callbacks.model_checkpoint)
+    return config
+
+
+def check_checkpoint_path(settings: ModelCheckpointConfig) -> None:
+    """Reject a checkpoint path whose suffix Keras 3's `ModelCheckpoint` rejects."""
+    path = settings.filepath
+    key = "callbacks.model_checkpoint.filepath"
+    if settings.save_weights_only and not path.endswith(".weights.h5"):
+        raise ConfigError(
+            f"Config key {key!r} is {path!r}, but with save_weights_only=true Keras 3 "
+            "needs a path ending in '.weights.h5', for example 'checkpoints/best.weights.h5'."
+        )
+    if not settings.save_weights_only and not path.endswith(".keras"):
+        raise ConfigError(
+            f"Config key {key!r} is {path!r}, but Keras 3 saves whole models only to "
+            "paths ending in '.keras', for example 'checkpoints/best.keras'. Change the "
+            "suffix, or set save_weights_only=true with a '.weights.h5' path."
+        )
 
 
 def read_yaml(path: str | Path) -> dict:

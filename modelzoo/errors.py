@@ -37,3 +37,11 @@ class DataFormatError(ModelzooError, ValueError):
 
 class DeviceError(ModelzooError, RuntimeError):
     """The requested device is not available."""
+
+
+class InputError(ModelzooError, ValueError):
+    """Training data that does not fit the model: shapes, pixel ranges, labels or sizes."""
+
+
+class KerasVersionError(ModelzooError, TypeError):
+    """An object or setting from tf_keras (Keras 2) where Keras 3 is needed."""

@@ -7,11 +7,16 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
     runs/<model>/<timestamp>/
         config.yaml     the resolved config
         model.keras     the trained model (best weights when early stopping)
-        history.csv     one row per epoch
+        history.csv     one row per epoch, rewritten atomically after each epoch
         metrics.json    test metrics, epochs, timing, device and versions
         curves.png      loss and metric curves
         train.log       the log of the run
         tensorboard/    TensorBoard event files
+        backup/         the last completed epoch, removed when the run finishes
+
+A run stopped by SIGINT, SIGTERM or a kill continues from `backup/` with
+`Trainer(config, resume_dir=run_dir)` or `python -m modelzoo.train MODEL
+--resume RUN_DIR`; see `modelzoo.resume`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import logging.handlers
+import os
 import platform
 import time
 from pathlib import Path
@@ -28,6 +34,7 @@ import keras
 import numpy
 import tensorflow as tf
 
+from modelzoo.checks import check_dataset, check_keras_object, check_legacy_keras_env, ends_in_sigmoid
 from modelzoo.config import SHORTCUTS, Config, load_config
 from modelzoo.data import load_dataset
 from modelzoo.data.datasets import is_sequence_dataset
@@ -36,6 +43,15 @@ from modelzoo.device import select_device
 from modelzoo.errors import ConfigError
 from modelzoo.models import build, get_spec
 from modelzoo.plots import plot_history
+from modelzoo.resume import (
+    RunBackup,
+    StopOnSignals,
+    TrainingInterrupted,
+    advance_shuffle,
+    check_resumable,
+    read_state,
+    remove_backup,
+)
 from modelzoo.runs import create_run_dir, save_model_atomic, write_atomic, write_json
 
 logger = logging.getLogger(__name__)
@@ -71,53 +87,91 @@ class Trainer:
     ```
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, *, resume_dir: str | Path | None = None):
         self.config = config
+        self.resume_dir = Path(resume_dir) if resume_dir is not None else None
 
     def run(self) -> TrainResult:
-        """Train, evaluate and write the run directory; return a `TrainResult`."""
+        """Train, evaluate and write the run directory; return a `TrainResult`.
+
+        Raises:
+            TrainingInterrupted: SIGINT or SIGTERM arrived during training;
+                the run directory contains a backup of the last completed epoch.
+        """
         config = self.config
+        check_legacy_keras_env()
+        if self.resume_dir is not None:
+            check_resumable(self.resume_dir)
         # Log lines are buffered until the run directory exists, so train.log is
         # complete, and no directory is created for a run that fails to load data.
         log_buffer = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
         _attach_handler(log_buffer)
         log_handler = None
         try:
-            keras.utils.set_random_seed(config.training.seed)
+            set_seed(config.training.seed, deterministic=config.training.deterministic)
             device = select_device(config.training.device)
             with tf.device(device):
                 model = self.build_model()
             splits = self.load_data(model)
+            self.check_data(model, splits)
             check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
             self._check_callbacks(has_validation=splits.validation is not None)
 
-            run_dir = create_run_dir(config.output.dir, config.model.name)
+            if self.resume_dir is not None:
+                run_dir = self.resume_dir
+            else:
+                run_dir = create_run_dir(config.output.dir, config.model.name)
             log_handler = _file_log_handler(run_dir / "train.log")
             log_buffer.setTarget(log_handler)
             log_buffer.flush()
             logging.getLogger().removeHandler(log_buffer)
             _attach_handler(log_handler)
             logger.info("Run directory: %s", run_dir)
-            write_atomic(run_dir / "config.yaml", config.to_yaml())
+            if self.resume_dir is None:
+                write_atomic(run_dir / "config.yaml", config.to_yaml())
 
             timer = _EpochTimer()
             callbacks = self._callbacks(run_dir)
-            callbacks += [timer, _EpochLogger(config.training.epochs)]
+            backup = RunBackup(
+                run_dir,
+                early_stopping=_find(callbacks, keras.callbacks.EarlyStopping),
+                reduce_lr=_find(callbacks, keras.callbacks.ReduceLROnPlateau),
+            )
+            # RunBackup goes last so that it saves the other callbacks' state.
+            callbacks += [timer, _EpochLogger(config.training.epochs), backup]
 
+            epochs = config.training.epochs
+            state = read_state(run_dir / "backup")
+            if state is not None:
+                logger.info("Resuming %s after epoch %d of %d", run_dir, state["epoch"], epochs)
+                advance_shuffle(splits.train, state["epoch"])
+                if state.get("stopped_early"):
+                    # Run no epoch; EarlyStopping still restores its best weights at the end.
+                    epochs = state["epoch"]
             logger.info(
                 "Training %s for up to %d epochs, batch size %d, on %s",
                 config.model.name, config.training.epochs, config.training.batch_size, device,
             )
             started = time.perf_counter()
             with tf.device(device):
-                history = model.fit(
-                    splits.train,
-                    validation_data=splits.validation,
-                    epochs=config.training.epochs,
-                    callbacks=callbacks,
-                    verbose=config.training.verbose,
-                    shuffle=False,  # the tf.data pipeline already shuffles each epoch
-                )
+                try:
+                    with StopOnSignals(run_dir):
+                        model.fit(
+                            splits.train,
+                            validation_data=splits.validation,
+                            epochs=epochs,
+                            callbacks=callbacks,
+                            verbose=config.training.verbose,
+                            shuffle=False,  # the tf.data pipeline already shuffles each epoch
+                        )
+                except TrainingInterrupted as interrupted:
+                    logger.warning(
+                        "Training stopped by %s after %d completed epoch(s). Resume with: "
+                        "python -m modelzoo.train %s --resume %s",
+                        interrupted.signal_name, backup.completed_epochs, config.model.name,
+                        run_dir,
+                    )
+                    raise
                 wall_time = time.perf_counter() - started
                 test_values = model.evaluate(splits.test, verbose=0, return_dict=True)
             logger.info(
@@ -125,11 +179,10 @@ class Trainer:
                 ", ".join(f"{name}={value:.4f}" for name, value in test_values.items()),
             )
 
-            history_values = {name: [float(value) for value in values]
-                              for name, values in history.history.items()}
+            history_values = backup.history_by_metric()
             metrics = {
                 **{f"test_{name}": float(value) for name, value in test_values.items()},
-                "epochs_run": len(history.epoch),
+                "epochs_run": len(backup.history),
                 "best_epoch": _best_epoch(history_values, config),
                 "wall_time_seconds": round(wall_time, 3),
                 "train_samples_per_second": timer.samples_per_second(splits.info.num_train),
@@ -142,6 +195,7 @@ class Trainer:
             }
             result = TrainResult(model, history_values, metrics, run_dir, splits.info)
             self.write_outputs(result)
+            remove_backup(run_dir)
             logger.info("Wrote %s", run_dir)
             return result
         finally:
@@ -159,8 +213,19 @@ class Trainer:
             learning_rate=config.optimizer.learning_rate,
             **config.model.args,
         )
+        check_keras_object(model, role=f"model returned by the {config.model.name!r} builder")
         logger.info("Model %s: %s parameters", config.model.name, f"{model.count_params():,}")
         return model
+
+    def check_data(self, model: keras.Model, splits) -> None:
+        """Check every split's shapes and labels (or targets) against `model` before training."""
+        reconstruction = get_spec(self.config.model.name).task == "reconstruction"
+        unit_range = reconstruction and ends_in_sigmoid(model)
+        for name in ("train", "validation", "test"):
+            dataset = getattr(splits, name)
+            if dataset is not None:
+                check_dataset(dataset, model, split=name, unit_range_targets=unit_range,
+                              check_targets_as_labels=not reconstruction)
 
     def load_data(self, model: keras.Model):
         """Load the configured data set shaped for `model`; return its `DatasetSplits`."""
@@ -182,6 +247,7 @@ class Trainer:
             cache=data.cache,
             input_shape=model.input_shape[1:],
             targets="inputs" if task == "reconstruction" else "labels",
+            verify_checksums=data.verify_checksums,
             options=data.sequence_options() if is_sequence_dataset(data.dataset) else None,
         )
 
@@ -192,7 +258,10 @@ class Trainer:
             save_model_atomic(result.model, result.run_dir / "model.keras")
         write_json(result.run_dir / "metrics.json", result.metrics)
         if output.plots:
-            plot_history(result.history, result.run_dir / "curves.png")
+            # Plot to a temporary name and rename, as for the other run files.
+            temporary = result.run_dir / ".curves.tmp.png"
+            plot_history(result.history, temporary)
+            os.replace(temporary, result.run_dir / "curves.png")
         write_dataset_files(result.run_dir, result.info)
 
     def _check_callbacks(self, *, has_validation: bool) -> None:
@@ -203,10 +272,13 @@ class Trainer:
         if settings.reduce_lr_on_plateau.enabled:
             _require_validation(settings.reduce_lr_on_plateau.monitor, has_validation,
                                 "callbacks.reduce_lr_on_plateau")
+        checkpoint = settings.model_checkpoint
+        if checkpoint.enabled and checkpoint.save_best_only:
+            _require_validation(checkpoint.monitor, has_validation, "callbacks.model_checkpoint")
 
     def _callbacks(self, run_dir: Path) -> list:
         settings = self.config.callbacks
-        callbacks: list = [keras.callbacks.CSVLogger(str(run_dir / "history.csv"))]
+        callbacks: list = []
         early = settings.early_stopping
         if early.enabled:
             callbacks.append(
@@ -227,6 +299,18 @@ class Trainer:
                     patience=plateau.patience,
                     min_lr=plateau.min_lr,
                     verbose=1,
+                )
+            )
+        checkpoint = settings.model_checkpoint
+        if checkpoint.enabled:
+            path = run_dir / checkpoint.filepath
+            path.parent.mkdir(parents=True, exist_ok=True)
+            callbacks.append(
+                keras.callbacks.ModelCheckpoint(
+                    str(path),
+                    monitor=checkpoint.monitor,
+                    save_best_only=checkpoint.save_best_only,
+                    save_weights_only=checkpoint.save_weights_only,
                 )
             )
         if settings.tensorboard:
@@ -254,6 +338,23 @@ def train_model(model: str | Config = "cnn", *, overrides: list[str] | None = No
         flat = {SHORTCUTS.get(key, key).replace(".", "__"): value for key, value in kwargs.items()}
         config = load_config(model, overrides=overrides, **flat)
     return Trainer(config).run()
+
+
+def set_seed(seed: int, *, deterministic: bool = False) -> None:
+    """Seed Python, NumPy, Keras and TensorFlow; optionally turn on op determinism.
+
+    `tf.data` shuffles take their seed from the config separately. With
+    `deterministic`, TensorFlow picks deterministic kernels or raises an
+    error for ops that have none (mostly on GPUs).
+    """
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+        logger.info("TensorFlow op determinism is on")
+
+
+def _find(callbacks: list, kind: type):
+    return next((callback for callback in callbacks if isinstance(callback, kind)), None)
 
 
 def _require_validation(monitor: str, has_validation: bool, key: str) -> None:

@@ -64,7 +64,7 @@ def test_validation_split_is_disjoint_and_fixed():
 
 
 def test_validation_images_never_in_training(data_dir):
-    splits = load_dataset("mnist", data_dir=data_dir, train_subset=3000, batch_size=3000,
+    splits = load_dataset("mnist", data_dir=data_dir, train_subset=3000, batch_size=2400,
                           validation_fraction=0.2, cache=False)
     train_images = np.concatenate([batch[0].numpy() for batch in splits.train])
     validation_images = np.concatenate([batch[0].numpy() for batch in splits.validation])

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from modelzoo.checks import check_split_sizes
 from modelzoo.data.mnist import IMAGE_DATASETS, load_image_arrays
 from modelzoo.errors import ConfigError
 
@@ -99,6 +100,7 @@ def load_dataset(
     cache: bool = True,
     input_shape: Sequence[int] | None = None,
     targets: str = "labels",
+    verify_checksums: bool = True,
     options: dict[str, Any] | None = None,
 ) -> DatasetSplits:
     """Load a data set and return batched `tf.data` splits.
@@ -124,6 +126,8 @@ def load_dataset(
         input_shape: Reshape each image to this shape, such as `(784,)` for a
             dense autoencoder; `None` gives `(28, 28, 1)`.
         targets: `"labels"` for classifiers, `"inputs"` for autoencoders.
+        verify_checksums: Check public files against their shipped SHA-256
+            digests on first read (see `modelzoo.data.checksums`).
         options: Settings of the sequence data sets, such as `znormalize`,
             `ucr_mirror`, `sequence_steps`, `vocab_size`, `sequence_length` and
             `pad_value`; see `modelzoo.data.datasets.load_sequence_dataset`.
@@ -131,6 +135,10 @@ def load_dataset(
     Returns:
         `DatasetSplits(train, validation, test, info)`; `validation` is `None`
         when `validation_fraction` is 0.
+
+    Raises:
+        InputError: A split is empty or has fewer training examples than
+            `batch_size` (see `modelzoo.checks.check_split_sizes`).
     """
     from modelzoo.data.datasets import is_sequence_dataset, load_sequence_dataset
 
@@ -157,7 +165,8 @@ def load_dataset(
     if targets not in ("labels", "inputs"):
         raise ConfigError(f"targets must be 'labels' or 'inputs'; received {targets!r}.")
 
-    arrays = load_image_arrays(name, data_dir=data_dir, source=source, download=download)
+    arrays = load_image_arrays(name, data_dir=data_dir, source=source, download=download,
+                               verify_checksums=verify_checksums)
     x_train, y_train = arrays.x_train, arrays.y_train
     x_test, y_test = arrays.x_test, arrays.y_test
     if train_subset is not None:
@@ -166,6 +175,10 @@ def load_dataset(
         x_test, y_test = x_test[:test_subset], y_test[:test_subset]
 
     train_index, validation_index = split_indices(len(x_train), validation_fraction, split_seed)
+    check_split_sizes(
+        num_train=len(train_index), num_validation=len(validation_index), num_test=len(x_test),
+        batch_size=batch_size, validation_fraction=validation_fraction, dataset=name,
+    )
     input_shape = tuple(input_shape) if input_shape is not None else (28, 28, 1)
     if math.prod(input_shape) != 28 * 28:
         raise ConfigError(
@@ -233,15 +246,17 @@ def make_image_pipeline(
 ):
     """Return a batched, prefetched `tf.data.Dataset` of scaled images.
 
-    uint8 pixels are scaled to float32 in [0, 1] once per example; with
-    `cache`, the scaled examples are kept in memory so later epochs skip it.
+    Integer pixels (uint8 from every source) are scaled to float32 in [0, 1]
+    once per example; float pixels are only cast to float32. With `cache`,
+    the scaled examples are kept in memory so later epochs skip it.
     """
     import tensorflow as tf
 
     input_shape = tuple(input_shape)
+    divisor = 255.0 if np.issubdtype(np.asarray(images).dtype, np.integer) else 1.0
 
     def scale(image, label):
-        image = tf.reshape(tf.cast(image, tf.float32) / 255.0, input_shape)
+        image = tf.reshape(tf.cast(image, tf.float32) / divisor, input_shape)
         return image, tf.cast(label, tf.int32)
 
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -255,3 +270,40 @@ def make_image_pipeline(
     if targets == "inputs":
         dataset = dataset.map(lambda image, label: (image, image))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def split_dataset(dataset, validation_fraction: float, seed: int, *, count: int | None = None):
+    """Split any finite, unbatched `tf.data.Dataset` into `(train, validation)`.
+
+    Each example's position is looked up in the same fixed permutation as
+    `split_indices` uses, so the split is deterministic, the two parts never
+    overlap, and together they contain every example once. A data set whose
+    cardinality is unknown (a generator, a filtered file) is counted with one
+    pass unless `count` is given. `validation` is `None` when the fraction is 0.
+    """
+    import tensorflow as tf
+
+    if count is None:
+        count = int(dataset.cardinality())
+        if count == tf.data.INFINITE_CARDINALITY:
+            raise ConfigError(
+                "validation_fraction needs a finite data set; this one repeats forever. "
+                "Split before calling repeat()."
+            )
+        if count < 0:
+            count = int(dataset.reduce(np.int64(0), lambda total, _: total + 1))
+    _, validation_index = split_indices(count, validation_fraction, seed)
+    if not len(validation_index):
+        return dataset, None
+    is_validation = np.zeros(count, dtype=bool)
+    is_validation[validation_index] = True
+    table = tf.constant(is_validation)
+
+    def select(wanted: bool):
+        return (
+            dataset.enumerate()
+            .filter(lambda index, _: tf.equal(table[index], wanted))
+            .map(lambda _, element: element)
+        )
+
+    return select(False), select(True)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modelzoo.data.checksums import verify_known_file
 from modelzoo.data.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from modelzoo.errors import DataFormatError, DataNotFoundError
 
@@ -107,21 +108,28 @@ def load_image_arrays(
     data_dir: str | os.PathLike | None = None,
     source: str = "auto",
     download: bool = True,
+    verify_checksums: bool = True,
 ) -> ImageArrays:
     """Load an IDX image data set from the first source that has it.
+
+    IDX files with the public names are checked against the SHA-256 table in
+    `modelzoo.data.checksums` on their first read, unless `verify_checksums`
+    is False or `$MODELZOO_SKIP_CHECKSUMS` is set.
 
     Raises:
         DataNotFoundError: No source has the data; the message lists every
             place tried and how to point modelzoo at the files.
-        DataFormatError: A file was found but is corrupted.
+        DataFormatError: A file was found but is corrupted or fails its
+            SHA-256 check.
     """
     spec = IMAGE_DATASETS[name]
     root = resolve_data_dir(data_dir)
     attempts: list[str] = []
+    verify = {"dataset": name, "enabled": verify_checksums}
     finders = {
-        "local": lambda: _from_data_dir(spec, root, attempts),
-        "keras": lambda: _from_keras_cache(spec, attempts),
-        "system": lambda: _from_system_dirs(spec, attempts),
+        "local": lambda: _from_data_dir(spec, root, attempts, verify),
+        "keras": lambda: _from_keras_cache(spec, attempts, verify),
+        "system": lambda: _from_system_dirs(spec, attempts, verify),
         "tfds": lambda: _from_tfds(spec, attempts, download=download),
     }
     order = list(finders) if source == "auto" else [source]
@@ -142,7 +150,7 @@ def load_image_arrays(
     )
 
 
-def _from_data_dir(spec, root: Path | None, attempts: list[str]) -> ImageArrays | None:
+def _from_data_dir(spec, root: Path | None, attempts: list[str], verify: dict) -> ImageArrays | None:
     if root is None:
         attempts.append("data directory: none given (--data-dir, data.data_dir, MODELZOO_DATA_DIR)")
         return None
@@ -150,13 +158,14 @@ def _from_data_dir(spec, root: Path | None, attempts: list[str]) -> ImageArrays 
         attempts.append(f"data directory {root}: not a directory")
         return None
     for folder in [root / sub for sub in spec.folder_names] + [root]:
-        arrays = _from_idx_folder(folder, attempts, label=f"data directory {folder}")
+        arrays = _from_idx_folder(folder, attempts, verify, label=f"data directory {folder}")
         if arrays is not None:
             return arrays
     return None
 
 
-def _from_idx_folder(folder: Path, attempts: list[str], *, label: str) -> ImageArrays | None:
+def _from_idx_folder(folder: Path, attempts: list[str], verify: dict, *,
+                     label: str) -> ImageArrays | None:
     if not folder.is_dir():
         attempts.append(f"{label}: not found")
         return None
@@ -170,13 +179,19 @@ def _from_idx_folder(folder: Path, attempts: list[str], *, label: str) -> ImageA
             f"{folder} holds only some of the IDX files; missing: "
             f"{', '.join(name + '[.gz]' for name in missing)}. Add the missing files."
         )
-    return ImageArrays(
+    arrays = ImageArrays(
         x_train=read_idx(paths["x_train"], expected_magic=IMAGES_MAGIC),
         y_train=read_idx(paths["y_train"], expected_magic=LABELS_MAGIC),
         x_test=read_idx(paths["x_test"], expected_magic=IMAGES_MAGIC),
         y_test=read_idx(paths["y_test"], expected_magic=LABELS_MAGIC),
         source=f"IDX files in {folder}",
     )
+    # Digests are checked after parsing, so damage that breaks the format
+    # (truncated gzip, wrong magic number, wrong size) gets its specific message,
+    # and the digest catches the rest, such as a flipped bit.
+    for path in paths.values():
+        verify_known_file(verify["dataset"], path, enabled=verify["enabled"])
+    return arrays
 
 
 def _find_file(folder: Path, file_name: str) -> Path | None:
@@ -191,7 +206,7 @@ def _keras_datasets_dir() -> Path:
     return Path(keras_home) / "datasets"
 
 
-def _from_keras_cache(spec, attempts: list[str]) -> ImageArrays | None:
+def _from_keras_cache(spec, attempts: list[str], verify: dict) -> ImageArrays | None:
     path = _keras_datasets_dir() / spec.keras_cache
     if path.suffix == ".npz":
         if not path.is_file():
@@ -212,14 +227,15 @@ def _from_keras_cache(spec, attempts: list[str]) -> ImageArrays | None:
                 f"{path} is not a valid MNIST .npz file ({error}). Delete it and "
                 "use --data-dir instead."
             ) from None
-    return _from_idx_folder(path, attempts, label=f"Keras cache {path}")
+    return _from_idx_folder(path, attempts, verify, label=f"Keras cache {path}")
 
 
-def _from_system_dirs(spec, attempts: list[str]) -> ImageArrays | None:
+def _from_system_dirs(spec, attempts: list[str], verify: dict) -> ImageArrays | None:
     if not spec.system_dirs:
         attempts.append(f"system packages: none known for {spec.name}")
     for folder in spec.system_dirs:
-        arrays = _from_idx_folder(Path(folder), attempts, label=f"system folder {folder}")
+        arrays = _from_idx_folder(Path(folder), attempts, verify,
+                                  label=f"system folder {folder}")
         if arrays is not None:
             return arrays
     return None

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import keras
 
+from modelzoo.checks import check_keras_object, check_legacy_keras_env
 from modelzoo.errors import ConfigError
 
 
@@ -54,7 +55,15 @@ def compile_model(
     loss,
     metrics: Sequence | None,
 ) -> keras.Model:
-    """Compile `model` in place and return it."""
+    """Compile `model` in place and return it.
+
+    Raises:
+        KerasVersionError: `TF_USE_LEGACY_KERAS` is set, or the optimizer,
+            loss or a metric is a tf_keras (Keras 2) object.
+    """
+    check_legacy_keras_env()
+    for role, value in (("optimizer", optimizer), ("loss", loss), *(("metric", metric) for metric in metrics or [])):
+        check_keras_object(value, role=role)
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
         loss=loss,
