@@ -1,4 +1,4 @@
-"""Command-line interface: `modelzoo list`, `modelzoo train` and `python -m modelzoo.train`.
+"""Command-line interface: `modelzoo list|train|evaluate|predict|export` and `python -m modelzoo.train`.
 
 Parsing arguments, `--help`, `list` and config validation do not import
 TensorFlow; it loads only once training starts. User errors (a bad flag,
@@ -51,12 +51,16 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level (default: INFO)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="instead of training, run a few steps on a small subset, check "
+                        "that the loss fell and that the saved model reloads; exit 1 if not. "
+                        "--learning-rate 0 is accepted here and must fail the check")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the `modelzoo` console script."""
     parser = argparse.ArgumentParser(
-        prog="modelzoo", description="Keras 3 model zoo: list models and train them."
+        prog="modelzoo", description="Keras 3 model zoo: list, train, evaluate, predict with and export models."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     list_parser = commands.add_parser("list", help="list registered models")
@@ -64,7 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
                              help="glob pattern on model names (default: *)")
     train_parser = commands.add_parser("train", help="train a model and write a run directory")
     add_train_arguments(train_parser)
+    add_tool_commands(commands)
     return parser
+
+
+# Subcommands whose options and runner live in their own module: name -> (module, help).
+TOOL_COMMANDS = {
+    "evaluate": ("modelzoo.evaluate", "evaluate a trained model on its test split"),
+    "predict": ("modelzoo.predict", "classify images, .npy arrays or text with a trained model"),
+    "export": ("modelzoo.export", "export a trained model and check it against Keras"),
+}
+
+
+def add_tool_commands(commands) -> None:
+    """Add the `evaluate`, `predict` and `export` subcommands to a subparsers object."""
+    import importlib
+
+    for name, (module_name, help_text) in TOOL_COMMANDS.items():
+        module = importlib.import_module(module_name)
+        subparser = commands.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(subparser)
+        subparser.set_defaults(run_tool=module.run)
 
 
 def build_train_parser() -> argparse.ArgumentParser:
@@ -133,6 +157,8 @@ def _resume_config(args: argparse.Namespace):
 def run_train(args: argparse.Namespace) -> int:
     """Train as `args` describe; return the process exit status."""
     _configure_logging(args.log_level)
+    if getattr(args, "smoke", False):
+        return run_smoke_command(args)
     config = config_from_args(args)
 
     from modelzoo.trainer import Trainer
@@ -144,6 +170,20 @@ def run_train(args: argparse.Namespace) -> int:
     )
     print(f"Run directory: {result.run_dir}\nTest metrics: {summary}")
     return 0
+
+
+def run_smoke_command(args: argparse.Namespace) -> int:
+    """Run the `--smoke` check as `args` describe; return 0 if it passed, else 1."""
+    from modelzoo.smoke import EXIT_FAILED, format_result, run_smoke
+
+    # The schema rejects a zero learning rate, so the smoke check applies
+    # --learning-rate itself, after the model is built.
+    learning_rate = args.learning_rate
+    args.learning_rate = None
+    config = config_from_args(args)
+    result = run_smoke(config, learning_rate=learning_rate)
+    print(format_result(result))
+    return 0 if result.passed else EXIT_FAILED
 
 
 def run_list(pattern: str) -> int:
@@ -165,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
         return run_list(args.pattern)
+    if args.command in TOOL_COMMANDS:
+        return _guarded(args.run_tool, args)
     return _guarded(run_train, args)
 
 
@@ -172,6 +214,16 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m modelzoo.train`."""
     args = build_train_parser().parse_args(argv)
     return _guarded(run_train, args)
+
+
+def run_guarded(command, args) -> int:
+    """Run `command(args)`; print a `ModelzooError` as `error: ...` and return exit status 2."""
+    return _guarded(command, args)
+
+
+def configure_logging(level: str) -> None:
+    """Send log records of `level` and above to standard error."""
+    _configure_logging(level)
 
 
 def _guarded(command, args) -> int:

@@ -10,6 +10,9 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
         history.csv     one row per epoch, rewritten atomically after each epoch
         metrics.json    test metrics, epochs, timing, device and versions
         curves.png      loss and metric curves
+        evaluation.json, confusion_matrix.png, misclassified.png
+                        test evaluation of classifiers
+        report.html     config, metrics and every plot on one page
         train.log       the log of the run
         tensorboard/    TensorBoard event files
         backup/         the last completed epoch, removed when the run finishes
@@ -195,6 +198,7 @@ class Trainer:
             }
             result = TrainResult(model, history_values, metrics, run_dir, splits.info)
             self.write_outputs(result)
+            self.write_evaluation(result, splits.test)
             remove_backup(run_dir)
             logger.info("Wrote %s", run_dir)
             return result
@@ -263,6 +267,23 @@ class Trainer:
             plot_history(result.history, temporary)
             os.replace(temporary, result.run_dir / "curves.png")
         write_dataset_files(result.run_dir, result.info)
+
+    def write_evaluation(self, result: TrainResult, test) -> None:
+        """Write a classifier's test evaluation and plots when `output.plots` is set, then `report.html`.
+
+        Runs after every other output so that the report shows every PNG in
+        the run directory.
+        """
+        from modelzoo.artifacts import CLASSIFICATION, task_of
+        from modelzoo.evaluate import evaluate_model
+        from modelzoo.report import write_report
+
+        if self.config.output.plots and task_of(result.model) == CLASSIFICATION:
+            evaluate_model(result.model, test, class_names=result.info.class_names,
+                           output_dir=result.run_dir,
+                           extra_metrics={"model": self.config.model.name,
+                                          "dataset": result.info.name})
+        write_report(result.run_dir)
 
     def _check_callbacks(self, *, has_validation: bool) -> None:
         settings = self.config.callbacks

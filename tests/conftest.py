@@ -56,3 +56,17 @@ def losses_fall(model, x, y, steps=5):
         model.train_on_batch(x, y)
     after = float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
     return before, after
+
+
+@pytest.fixture(scope="session")
+def cnn_run(tmp_path_factory, data_dir):
+    """A real run directory of the CNN: one epoch on 2,000 MNIST images."""
+    import modelzoo
+
+    output = tmp_path_factory.mktemp("runs")
+    result = modelzoo.train_model(
+        "cnn", data_dir=str(data_dir), epochs=1, batch_size=64, output_dir=str(output),
+        data__train_subset=2000, data__test_subset=300, training__verbose=0,
+        callbacks__tensorboard=False,
+    )
+    return result.run_dir
