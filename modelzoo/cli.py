@@ -26,7 +26,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--config", metavar="PATH",
                         help="YAML config to start from instead of the model's default config")
-    parser.add_argument("--dataset", help="data set name, e.g. mnist or fashion_mnist "
+    parser.add_argument("--dataset", help="data set name: mnist, fashion_mnist, ucr/<Name> "
+                        "(e.g. ucr/FordA), sequential_mnist, imdb, npz:PATH or csv:PATH "
                         "(default: from the config)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="root folder of local data sets, holding mnist/ and others "

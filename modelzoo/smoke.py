@@ -178,6 +178,7 @@ def format_result(result: SmokeResult) -> str:
 def _smoke_data(config, model, count: int) -> tuple[np.ndarray, np.ndarray, str]:
     from modelzoo.artifacts import CLASSIFICATION, task_of
     from modelzoo.data import list_datasets, load_dataset
+    from modelzoo.data.datasets import is_sequence_dataset
 
     data = config.data
     if data.dataset not in list_datasets():
@@ -190,6 +191,7 @@ def _smoke_data(config, model, count: int) -> tuple[np.ndarray, np.ndarray, str]
             batch_size=count, validation_fraction=0.0, train_subset=count, test_subset=1,
             input_shape=model.input_shape[1:],
             targets="labels" if task_of(model) == CLASSIFICATION else "inputs",
+            options=data.sequence_options() if is_sequence_dataset(data.dataset) else None,
         )
     except DataNotFoundError as error:
         logger.warning("Data set %r not found (%s); the smoke check uses synthetic data",

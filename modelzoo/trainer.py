@@ -123,8 +123,8 @@ class Trainer:
                 model = self.build_model()
             splits = self.load_data(model)
             self.test_data = splits.test
-            check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
             self.check_data(model, splits)
+            check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
             self._check_callbacks(has_validation=splits.validation is not None)
 
             if self.resume_dir is not None:

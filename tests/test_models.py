@@ -144,6 +144,7 @@ def test_list_models_filters_by_pattern():
                                       "lstm_fcn", "sequence_autoencoder", "text_lstm", "vae"]
     assert modelzoo.list_models("*autoencoder") == ["autoencoder", "conv_autoencoder",
                                                     "sequence_autoencoder"]
+    assert modelzoo.list_models("*n") == ["cnn", "lstm_fcn"]
 
 
 def test_unknown_optimizer_is_rejected():

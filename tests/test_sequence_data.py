@@ -99,13 +99,13 @@ def test_imdb_vocabulary_from_training_text_only(data_dir, imdb_small):
     from modelzoo.data import split_indices
     from modelzoo.data.imdb import load_imdb_texts
 
-    texts, _, _, _, _ = load_imdb_texts(data_dir=data_dir, source="local")
-    order = np.random.default_rng(0).permutation(len(texts))[:600]
+    texts, _, _, _, _ = load_imdb_texts(data_dir=data_dir, source="local", train_subset=600,
+                                        test_subset=0)
     train_index, validation_index = split_indices(600, 0.1, 0)
     # The same standardisation as TextVectorization: lower case, no punctuation.
     strip = str.maketrans("", "", string.punctuation)
-    training_text = " ".join(texts[order[index]] for index in train_index).lower().translate(strip)
-    validation_text = " ".join(texts[order[index]] for index in validation_index)
+    training_text = " ".join(texts[index] for index in train_index).lower().translate(strip)
+    validation_text = " ".join(texts[index] for index in validation_index)
     validation_words = set(validation_text.lower().translate(strip).split())
     vocabulary = imdb_small.info.vocabulary[2:]
     unseen = [word for word in vocabulary if word not in training_text]
@@ -258,3 +258,15 @@ def test_csv_empty_file(tmp_path):
 def test_sequence_dataset_rejects_reconstruction_targets(data_dir):
     with pytest.raises(ConfigError, match="'ucr/FordA' yields labelled sequences"):
         load_dataset("ucr/FordA", data_dir=data_dir, targets="inputs")
+
+
+def test_unknown_dataset_suggests_sequence_name():
+    with pytest.raises(ConfigError, match=r"Unknown dataset 'imbd'\. Did you mean 'imdb'\?.*ucr/<Name>"):
+        load_dataset("imbd")
+
+
+def test_config_rejects_bad_sequence_steps():
+    from modelzoo.config import load_config
+
+    with pytest.raises(ConfigError, match=r"'data.sequence_steps' must be one of 'rows', 'pixels'; received 'cols'"):
+        load_config("lstm", overrides=["data.sequence_steps=cols"])

@@ -37,7 +37,7 @@ class DatasetInfo:
         class_names: Name of each class, index = label.
         validation_fraction: Fraction of the training split held out.
         label_map: Original label (as text) to class index, for data sets
-            whose files use other labels, such as UCR's `-1`/`1`; `None` when
+            whose files use other labels, such as UCR's `-1`/`1`. `None` when
             the labels are already `0..n-1`.
         extra: Family-specific details, such as the UCR files read, the
             padding of user sequences or the IMDB text vectorizer settings.

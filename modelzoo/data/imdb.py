@@ -16,10 +16,10 @@ text). Id 0 is padding and id 1 is the out-of-vocabulary token, so models
 mask id 0. Each review is cut or right-padded to `sequence_length` tokens.
 
 The vocabulary and the layer settings go into `DatasetInfo.vocabulary` and
-`DatasetInfo.extra["text_vectorization"]`; the trainer writes them to the run
-directory (`vocabulary.txt`, `text_vectorization.json`) and
-`load_text_vectorizer(run_dir)` rebuilds the layer, so a saved model can score
-raw strings with `score_texts`.
+`DatasetInfo.extra["text_vectorization"]`. The trainer writes them to the run
+directory as `vocabulary.txt` and `text_vectorization.json`.
+`load_text_vectorizer(run_dir)` rebuilds the layer from them, so a saved
+model can score raw strings with `score_texts`.
 """
 
 from __future__ import annotations
@@ -47,13 +47,13 @@ def clean_review(text: str) -> str:
     return text.replace("<br />", " ").replace("<br/>", " ").replace("<br>", " ")
 
 
-def read_aclimdb_split(folder: Path) -> tuple[list[str], np.ndarray]:
-    """Read `<folder>/{neg,pos}/*.txt`; return the texts and 0 (neg) / 1 (pos) labels.
+def list_aclimdb_split(folder: Path) -> tuple[list[Path], np.ndarray]:
+    """List `<folder>/{neg,pos}/*.txt`; return the paths and 0 (neg) / 1 (pos) labels.
 
-    Files are read in sorted name order, negatives first, so the order does
-    not depend on the file system.
+    Paths are in sorted name order, negatives first, so the order does not
+    depend on the file system.
     """
-    texts: list[str] = []
+    paths: list[Path] = []
     labels: list[int] = []
     for label, class_name in enumerate(CLASS_NAMES):
         class_folder = folder / class_name
@@ -62,19 +62,40 @@ def read_aclimdb_split(folder: Path) -> tuple[list[str], np.ndarray]:
                 f"IMDB folder {class_folder} is missing. The aclImdb layout needs "
                 f"{folder}/neg/ and {folder}/pos/ with one review per .txt file."
             )
-        paths = sorted(class_folder.glob("*.txt"))
-        if not paths:
+        class_paths = sorted(class_folder.glob("*.txt"))
+        if not class_paths:
             raise DataFormatError(
                 f"IMDB folder {class_folder} contains no .txt reviews. Restore the aclImdb files."
             )
-        for path in paths:
-            texts.append(clean_review(path.read_text(encoding="utf-8", errors="replace")))
-            labels.append(label)
-    return texts, np.array(labels, dtype=np.int32)
+        paths += class_paths
+        labels += [label] * len(class_paths)
+    return paths, np.array(labels, dtype=np.int32)
 
 
-def load_imdb_texts(*, data_dir=None, source: str = "auto", download: bool = True):
-    """Return `(train_texts, train_labels, test_texts, test_labels, source)`."""
+def read_aclimdb_split(folder: Path, subset: int | None = None,
+                       seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Read the reviews of one aclImdb split; return the texts and their labels.
+
+    With `subset`, only that many reviews are read, drawn by a permutation of
+    `seed` so that both classes appear (the listing is negatives first).
+    """
+    paths, labels = list_aclimdb_split(folder)
+    if subset is not None:
+        order = np.random.default_rng(seed).permutation(len(paths))[:subset]
+        paths = [paths[index] for index in order]
+        labels = labels[order]
+    texts = [clean_review(path.read_text(encoding="utf-8", errors="replace")) for path in paths]
+    return texts, labels
+
+
+def load_imdb_texts(*, data_dir=None, source: str = "auto", download: bool = True,
+                    train_subset: int | None = None, test_subset: int | None = None,
+                    seed: int = 0):
+    """Return `(train_texts, train_labels, test_texts, test_labels, source)`.
+
+    `train_subset` and `test_subset` keep that many reviews of each split,
+    drawn by permutations of `seed` and `seed + 1`.
+    """
     from modelzoo.data.mnist import resolve_data_dir
 
     attempts: list[str] = []
@@ -85,14 +106,18 @@ def load_imdb_texts(*, data_dir=None, source: str = "auto", download: bool = Tru
         else:
             folder = root / "imdb" / "aclImdb"
             if (folder / "train").is_dir() and (folder / "test").is_dir():
-                train_texts, train_labels = read_aclimdb_split(folder / "train")
-                test_texts, test_labels = read_aclimdb_split(folder / "test")
+                train_texts, train_labels = read_aclimdb_split(folder / "train", train_subset, seed)
+                test_texts, test_labels = read_aclimdb_split(folder / "test", test_subset, seed + 1)
                 return train_texts, train_labels, test_texts, test_labels, str(folder)
             attempts.append(f"{folder}: no train/ and test/ folders")
     if source in ("auto", "tfds"):
         result = _from_tfds(attempts, download=download)
         if result is not None:
-            return result
+            train_texts, train_labels, test_texts, test_labels, origin = result
+            train_order = np.random.default_rng(seed).permutation(len(train_texts))[:train_subset]
+            test_order = np.random.default_rng(seed + 1).permutation(len(test_texts))[:test_subset]
+            return ([train_texts[index] for index in train_order], train_labels[train_order],
+                    [test_texts[index] for index in test_order], test_labels[test_order], origin)
     raise DataNotFoundError(
         "IMDB reviews not found. Tried: " + "; ".join(attempts) + ". Put the aclImdb folder "
         "at <data_dir>/imdb/aclImdb/ (train/ and test/, each with pos/ and neg/), or set "
@@ -101,6 +126,8 @@ def load_imdb_texts(*, data_dir=None, source: str = "auto", download: bool = Tru
 
 
 def _from_tfds(attempts: list[str], *, download: bool):
+    # NOTE: this path follows the MNIST TFDS loader but has not run against a prepared
+    # imdb_reviews copy, because the build machine has no TFDS data and no network.
     from modelzoo.data.mnist import TFDS_DOWNLOAD_HOST, _probe, _tfds_data_dir
 
     tfds_dir = _tfds_data_dir()
@@ -167,13 +194,9 @@ def load_imdb_splits(*, data_dir=None, source: str = "auto", download: bool = Tr
 
     sequence_length = sequence_length or 200
     train_texts, y_train, test_texts, y_test, origin = load_imdb_texts(
-        data_dir=data_dir, source=source, download=download
+        data_dir=data_dir, source=source, download=download, train_subset=train_subset,
+        test_subset=pipeline.get("test_subset"), seed=split_seed,
     )
-    if train_subset is not None:
-        # Keep both classes in a subset: the files are ordered negatives first.
-        order = np.random.default_rng(split_seed).permutation(len(train_texts))[:train_subset]
-        train_texts = [train_texts[index] for index in order]
-        y_train = y_train[order]
     # The vocabulary is fitted on the examples that stay in training only.
     train_index, _ = split_indices(len(train_texts), validation_fraction, split_seed)
     vectorizer = make_text_vectorizer(vocab_size=vocab_size, sequence_length=sequence_length)
@@ -184,12 +207,6 @@ def load_imdb_splits(*, data_dir=None, source: str = "auto", download: bool = Tr
         len(vocabulary), len(train_index), sequence_length,
     )
     x_train = vectorize(vectorizer, train_texts)
-    test_subset = pipeline.get("test_subset")
-    if test_subset is not None:
-        # Test files are also negatives first, so take a class-balanced sample.
-        order = np.random.default_rng(split_seed + 1).permutation(len(test_texts))[:test_subset]
-        test_texts = [test_texts[index] for index in order]
-        y_test = y_test[order]
     x_test = vectorize(vectorizer, test_texts)
     splits = splits_from_arrays(
         name="imdb",

@@ -55,3 +55,20 @@ def check_model_fits_data(model, info, *, task: str) -> None:
             f"{outputs} output unit(s) (expected {expected}). Set model.args.num_classes to "
             f"{info.num_classes}."
         )
+    if info.extra.get("padded"):
+        _warn_unmasked_padding(model, info)
+
+
+def _warn_unmasked_padding(model, info) -> None:
+    import keras
+
+    pad_value = info.extra["pad_value"]
+    mask_values = [layer.mask_value for layer in model.layers
+                   if isinstance(layer, keras.layers.Masking)]
+    if pad_value not in mask_values:
+        logger.warning(
+            "Dataset %s pads shorter sequences with %r, but the model masks %s, so it will "
+            "read padding as data. Set model.args.mask_value to %r.",
+            info.name, pad_value,
+            f"the value(s) {mask_values}" if mask_values else "no value", pad_value,
+        )

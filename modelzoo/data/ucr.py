@@ -13,8 +13,8 @@ order and returns the mapping with the arrays.
 When a data set is not on disk and `download` is true, its two files are
 fetched from a mirror: the `mirror` argument, else `$MODELZOO_UCR_MIRROR`,
 else `DEFAULT_MIRROR`. A file is requested as `<mirror>/<Name>/<Name>_TRAIN.tsv`
-and is kept only if its SHA-256 digest equals the one in `UCR_SHA256`;
-data sets missing from that table are never downloaded. The default mirror
+and is kept only if its SHA-256 digest equals the one in `UCR_SHA256`. Data
+sets missing from that table are never downloaded. The default mirror
 is on the internet, so on an offline machine copy the files into the layout
 above instead.
 """

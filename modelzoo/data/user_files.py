@@ -9,9 +9,8 @@
 values of the steps, separated by commas (no header). Rows may have
 different lengths; each step has one feature.
 
-Variable-length sequences: in `.npz` files, steps whose features are all NaN
-at the end of a sequence mark it as shorter; in `.csv` files a row simply
-ends. Every sequence is right-padded to the longest (or cut to
+Variable-length sequences: in `.npz` files, trailing steps whose features are
+all NaN mark a shorter sequence. In `.csv` files a row simply ends earlier. Every sequence is right-padded to the longest (or cut to
 `sequence_length` steps when set) with `pad_value`, 0.0 by default, in every
 feature. A model skips the padding with `Masking(mask_value=pad_value)`,
 which the `lstm` builder adds for `mask_value: <pad_value>`. A sequence with

@@ -50,7 +50,7 @@ register(
         task="sequence_classification",
         input_shape=(500, 1),
         dataset="ucr/FordA",
-        params=84_353,
+        params=40_577,
         description="LSTM-FCN hybrid: Conv1D/BatchNorm branch beside an LSTM on a pooled series.",
         config="lstm_fcn_forda.yaml",
     )

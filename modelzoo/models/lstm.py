@@ -36,6 +36,9 @@ def lstm(
     kernel as long as the layer keeps its default activations and has no
     recurrent dropout. `dropout` here is applied between layers, so it keeps
     cuDNN. A `mask_value` keeps cuDNN only while the mask is right-padded.
+    `units` and `bidirectional` keep it too. The only option of this builder
+    that disables it is a `mask_value` whose padding is not at the end of
+    the sequence (modelzoo's loaders always pad at the end).
 
     Args:
         input_shape: `(sequence_length, num_features)`; the length may be `None`.

@@ -26,10 +26,10 @@ def lstm_fcn(
     *,
     input_shape: Sequence[int | None] = (500, 1),
     num_classes: int = 2,
-    filters: Sequence[int] = (64, 128, 64),
-    kernel_sizes: Sequence[int] = (8, 5, 3),
+    filters: Sequence[int] = (32, 64, 64),
+    kernel_sizes: Sequence[int] = (7, 5, 3),
     lstm_units: int = 64,
-    conv_pool: int = 1,
+    conv_pool: int = 2,
     lstm_pool: int = 4,
     dropout: float = 0.3,
     batch_norm_momentum: float = 0.9,
@@ -52,10 +52,10 @@ def lstm_fcn(
       (500 steps become 125 with the default 4), then `LSTM(lstm_units)`
       and `Dropout(dropout)`.
 
-    The convolutions see local shape at full resolution; the LSTM sees the
-    order of the whole series at a length it can learn from. The tutorial's
-    plain `lstm` stays near chance on 500-step FordA series, while this model
-    learns them (see BENCHMARKS.md). The LSTM keeps its default activations
+    The convolutions learn local shapes, and pooling between them widens
+    their view. The LSTM reads the order of the whole series at a length it
+    can learn from. On the 500-step FordA series it reached 0.93 test
+    accuracy on a CPU in 30 epochs (see BENCHMARKS.md). The LSTM keeps its default activations
     and no recurrent dropout, so on a GPU it runs the cuDNN kernel.
 
     Args:
@@ -65,8 +65,9 @@ def lstm_fcn(
         kernel_sizes: Kernel size of each block; same length as `filters`.
         lstm_units: Units of the LSTM branch; 0 leaves the branch out (a plain
             fully convolutional network).
-        conv_pool: Max-pool size after each convolution block. 2 halves the
-            length per block, which cuts the compute of the later blocks.
+        conv_pool: Max-pool size after each convolution block. The default 2
+            halves the length per block, which makes an epoch on FordA about
+            3x faster on a CPU than 1 (the original fully convolutional branch).
         lstm_pool: Pool size (and stride) before the LSTM; 1 keeps every step.
         dropout: Dropout rate after the LSTM; 0 disables it.
         batch_norm_momentum: Momentum of the moving statistics. Keras's 0.99
