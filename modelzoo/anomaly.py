@@ -58,6 +58,7 @@ def load_anomaly_data(
     normal_class: str,
     data_dir=None,
     download: bool = True,
+    verify_checksums: bool = True,
     validation_fraction: float = 0.1,
     split_seed: int = 0,
     znormalize: bool = False,
@@ -78,6 +79,7 @@ def load_anomaly_data(
         ucr_mirror: Base URL of UCR downloads; see `modelzoo.data.ucr`.
         train_subset: Keep only the first this many normal training series.
         test_subset: Keep only the first this many test series.
+        verify_checksums: Check the archive's files against their SHA-256.
     """
     from modelzoo.data import split_indices
     from modelzoo.data.ucr import load_ucr_arrays
@@ -88,7 +90,8 @@ def load_anomaly_data(
             "Use a name such as 'ucr/ECG5000'."
         )
     arrays = load_ucr_arrays(dataset[len("ucr/"):], data_dir, znormalize=znormalize,
-                             mirror=ucr_mirror, download=download)
+                             mirror=ucr_mirror, download=download,
+                             verify_checksums=verify_checksums)
     class_names = tuple(arrays.class_names)
     if str(normal_class) not in class_names:
         raise ConfigError(

@@ -107,7 +107,7 @@ class DataConfig:
             (`model.args.mask_value` of `lstm`).
         test_fraction: `npz:` and `csv:` files without `x_test`: fraction of
             the examples held out as the test split.
-        verify_checksums: Check the public MNIST and Fashion-MNIST files
+        verify_checksums: Check the public MNIST, Fashion-MNIST and UCR files
             against the SHA-256 digests shipped in `modelzoo.data.checksums`
             the first time they are read. Set false for custom files that
             reuse the public names; `MODELZOO_SKIP_CHECKSUMS=1` does the same.

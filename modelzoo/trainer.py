@@ -297,7 +297,8 @@ class Trainer:
             )
         self.anomaly_data = load_anomaly_data(
             data.dataset, normal_class=config.anomaly.normal_class, data_dir=data.data_dir,
-            download=data.download, validation_fraction=data.validation_fraction,
+            download=data.download, verify_checksums=data.verify_checksums,
+            validation_fraction=data.validation_fraction,
             split_seed=data.split_seed, znormalize=data.znormalize, ucr_mirror=data.ucr_mirror,
             train_subset=data.train_subset, test_subset=data.test_subset,
         )

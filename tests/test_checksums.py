@@ -94,3 +94,42 @@ def test_unknown_names_are_not_checked(tmp_path, cache_home):
 def test_register_digests_rejects_malformed_digest():
     with pytest.raises(ValueError, match="not a lower-case SHA-256 hex digest"):
         checksums.register_digests("custom", {"file.tsv": "ABC"})
+
+
+def ucr_copy_with_changed_value(tmp_path, data_dir):
+    """Real GunPoint files; one value of the test file changed, same length and format."""
+    folder = tmp_path / "ucr" / "GunPoint"
+    folder.mkdir(parents=True)
+    shutil.copy(data_dir / "ucr" / "GunPoint" / "GunPoint_TRAIN.tsv", folder)
+    text = (data_dir / "ucr" / "GunPoint" / "GunPoint_TEST.tsv").read_text()
+    first_tab = text.index("\t")
+    value_end = text.index("\t", first_tab + 1)
+    value = text[first_tab + 1:value_end]
+    changed = value[:-1] + ("1" if value[-1] != "1" else "2")
+    (folder / "GunPoint_TEST.tsv").write_text(text[:first_tab + 1] + changed + text[value_end:])
+    return folder / "GunPoint_TEST.tsv"
+
+
+def test_ucr_files_verified_on_first_read(data_dir, cache_home):
+    from modelzoo.data.ucr import load_ucr_arrays
+
+    load_ucr_arrays("GunPoint", data_dir)
+    cache = json.loads(checksums.cache_path().read_text())
+
+    verified = " ".join(cache)
+    assert "GunPoint_TRAIN.tsv" in verified
+    assert "GunPoint_TEST.tsv" in verified
+
+
+def test_ucr_changed_value_names_file_and_digests(tmp_path, data_dir, cache_home):
+    from modelzoo.data.ucr import UCR_SHA256, load_ucr_arrays
+
+    path = ucr_copy_with_changed_value(tmp_path, data_dir)
+
+    with pytest.raises(DataFormatError) as raised:
+        load_ucr_arrays("GunPoint", tmp_path, download=False)
+    assert str(path) in str(raised.value)
+    assert f"expected {UCR_SHA256['GunPoint']['TEST']}" in str(raised.value)
+
+    arrays = load_ucr_arrays("GunPoint", tmp_path, download=False, verify_checksums=False)
+    assert arrays.x_test.shape == (150, 150)

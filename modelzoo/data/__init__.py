@@ -165,7 +165,8 @@ def load_dataset(
             name, data_dir=data_dir, source=source, download=download, batch_size=batch_size,
             validation_fraction=validation_fraction, split_seed=split_seed, seed=seed,
             train_subset=train_subset, test_subset=test_subset, shuffle_buffer=shuffle_buffer,
-            cache=cache, input_shape=input_shape, **(options or {}),
+            cache=cache, input_shape=input_shape, verify_checksums=verify_checksums,
+            **(options or {}),
         )
     if name not in IMAGE_DATASETS:
         import difflib

@@ -46,6 +46,7 @@ def load_sequence_dataset(
     sequence_length: int | None = None,
     pad_value: float = 0.0,
     test_fraction: float = 0.2,
+    verify_checksums: bool = True,
 ):
     """Load a sequence data set as `DatasetSplits`.
 
@@ -60,6 +61,8 @@ def load_sequence_dataset(
             pad or cut every sequence to this many steps (default: the longest).
         pad_value: User files: value of padded steps.
         test_fraction: User files without `x_test`: fraction held out as test.
+        verify_checksums: UCR: check the archive's files against their shipped
+            SHA-256 digests on first read (see `modelzoo.data.checksums`).
 
     The other arguments are those of `modelzoo.data.load_dataset`.
     """
@@ -78,7 +81,7 @@ def load_sequence_dataset(
             )
         return load_ucr_splits(
             name[len("ucr/"):], data_dir=data_dir, download=download, znormalize=znormalize,
-            mirror=ucr_mirror, **pipeline,
+            mirror=ucr_mirror, verify_checksums=verify_checksums, **pipeline,
         )
     if name == "sequential_mnist":
         from modelzoo.data.sequential_mnist import load_sequential_mnist_splits

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modelzoo.data.checksums import register_digests, verify_known_file
 from modelzoo.errors import ConfigError, DataFormatError, DataNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,10 @@ UCR_SHA256: dict[str, dict[str, str]] = {
         "TEST": "6ba0513774dad642f9f6f723f84ec48a13b9419c6b4b6c5480051505c8455561",
     },
 }
+
+for _name, _digests in UCR_SHA256.items():
+    register_digests(f"ucr/{_name}", {f"{_name}_{split}.tsv": digest
+                                      for split, digest in _digests.items()})
 
 
 @dataclasses.dataclass
@@ -134,6 +139,7 @@ def load_ucr_arrays(
     znormalize: bool = False,
     mirror: str | None = None,
     download: bool = True,
+    verify_checksums: bool = True,
 ) -> UCRArrays:
     """Read a UCR data set's TRAIN and TEST files into arrays.
 
@@ -146,6 +152,9 @@ def load_ucr_arrays(
             else `DEFAULT_MIRROR`.
         download: Fetch missing files from the mirror into
             `<data_dir>/ucr/<name>/`, checking their SHA-256.
+        verify_checksums: Check local files of the archive's data sets
+            against `UCR_SHA256` on their first read, after parsing them, so
+            a malformed file still gets its format error.
 
     Returns:
         A `UCRArrays` with float32 series of shape `(N, T)` and int32 labels.
@@ -186,6 +195,9 @@ def load_ucr_arrays(
         source = "download"
 
     rows = {split: read_ucr_tsv(path) for split, path in files.items()}
+    if source == "local":
+        for path in files.values():
+            verify_known_file(f"ucr/{name}", path, enabled=verify_checksums)
     (x_train, labels_train), (x_test, labels_test) = rows["TRAIN"], rows["TEST"]
     if x_train.shape[1] != x_test.shape[1]:
         raise DataFormatError(
@@ -388,7 +400,7 @@ def _label_key(value: float):
 
 
 def load_ucr_splits(name: str, *, data_dir=None, download: bool = True, znormalize: bool = False,
-                    mirror: str | None = None, **pipeline):
+                    mirror: str | None = None, verify_checksums: bool = True, **pipeline):
     """Load UCR data set `name` as `DatasetSplits` of `(T, 1)` float32 series.
 
     The validation split is drawn from the archive's TRAIN file and the test
@@ -398,7 +410,8 @@ def load_ucr_splits(name: str, *, data_dir=None, download: bool = True, znormali
     from modelzoo.data.sequence import splits_from_arrays
 
     arrays = load_ucr_arrays(
-        name, data_dir, znormalize=znormalize, mirror=mirror, download=download
+        name, data_dir, znormalize=znormalize, mirror=mirror, download=download,
+        verify_checksums=verify_checksums,
     )
     return splits_from_arrays(
         name=f"ucr/{name}",
