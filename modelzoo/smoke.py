@@ -181,17 +181,21 @@ def _smoke_data(config, model, count: int) -> tuple[np.ndarray, np.ndarray, str]
     from modelzoo.data.datasets import is_sequence_dataset
 
     data = config.data
-    if data.dataset not in list_datasets():
+    if data.dataset not in list_datasets() and not is_sequence_dataset(data.dataset):
         logger.warning("No loader for data set %r; the smoke check uses synthetic data",
                        data.dataset)
         return (*synthetic_data(model, count, config.training.seed), "synthetic")
+    classifier = task_of(model) == CLASSIFICATION
+    sequence = is_sequence_dataset(data.dataset)
     try:
+        # Sequence loaders yield labelled series only, so a sequence autoencoder
+        # loads them with labels and then reconstructs the series themselves.
         splits = load_dataset(
             data.dataset, data_dir=data.data_dir, source=data.source, download=False,
             batch_size=count, validation_fraction=0.0, train_subset=count, test_subset=1,
             input_shape=model.input_shape[1:],
-            targets="labels" if task_of(model) == CLASSIFICATION else "inputs",
-            options=data.sequence_options() if is_sequence_dataset(data.dataset) else None,
+            targets="labels" if classifier or sequence else "inputs",
+            options=data.sequence_options() if sequence else None,
         )
     except DataNotFoundError as error:
         logger.warning("Data set %r not found (%s); the smoke check uses synthetic data",
@@ -199,7 +203,7 @@ def _smoke_data(config, model, count: int) -> tuple[np.ndarray, np.ndarray, str]
         return (*synthetic_data(model, count, config.training.seed), "synthetic")
     batches = [(np.asarray(x), np.asarray(y)) for x, y in splits.train]
     inputs = np.concatenate([x for x, _ in batches])
-    targets = np.concatenate([y for _, y in batches])
+    targets = np.concatenate([y for _, y in batches]) if classifier else inputs
     return inputs, targets, f"real:{data.dataset}"
 
 

@@ -138,7 +138,7 @@ class Trainer:
             _attach_handler(log_handler)
             logger.info("Run directory: %s", run_dir)
             if self.resume_dir is None:
-                write_atomic(run_dir / "config.yaml", config.to_yaml())
+                write_atomic(run_dir / "config.yaml", _resolved_config(config).to_yaml())
 
             timer = _EpochTimer()
             callbacks = self._callbacks(run_dir)
@@ -451,6 +451,20 @@ def _require_validation(monitor: str, has_validation: bool, key: str) -> None:
         )
 
 
+def _resolved_config(config: Config) -> Config:
+    """Return a copy of `config` with `data.data_dir` taken from the environment if unset.
+
+    `config.yaml` then records where the data came from, so `evaluate`,
+    `export` and `--resume` find it in a shell without `MODELZOO_DATA_DIR`.
+    """
+    from modelzoo.data.mnist import resolve_data_dir
+
+    root = resolve_data_dir(config.data.data_dir)
+    if config.data.data_dir is not None or root is None:
+        return config
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, data_dir=str(root)))
+
+
 def _best_epoch(history: dict[str, list[float]], config: Config) -> int | None:
     monitor = config.callbacks.early_stopping.monitor
     values = history.get(monitor)
@@ -530,6 +544,7 @@ class _EpochLogger(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        values = ", ".join(f"{name}={float(value):.4f}" for name, value in (logs or {}).items())
+        # .4g keeps a lowered learning rate such as 4e-05 readable.
+        values = ", ".join(f"{name}={float(value):.4g}" for name, value in (logs or {}).items())
         logger.info("Epoch %d/%d: %s (%.1f s)", epoch + 1, self.epochs, values,
                     time.perf_counter() - self._start)

@@ -68,3 +68,18 @@ def test_gpu_request_without_gpu_is_an_error():
     assert "TensorFlow sees no GPU" in str(raised.value)
     assert "Visible devices: /physical_device:CPU:0" in str(raised.value)
     assert "--device cpu" in str(raised.value)
+
+
+def test_config_yaml_records_data_dir_from_environment(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("MODELZOO_DATA_DIR", str(data_dir))
+    config = modelzoo.load_config(
+        "autoencoder",
+        overrides=[f"output.dir={tmp_path}", "training.epochs=1", "data.train_subset=500",
+                   "data.test_subset=200", "training.verbose=0", "callbacks.tensorboard=false",
+                   "output.plots=false"],
+    )
+    run_dir = modelzoo.Trainer(config).run().run_dir
+    saved = modelzoo.load_config(run_dir / "config.yaml")
+
+    assert config.data.data_dir is None
+    assert saved.data.data_dir == str(data_dir)
