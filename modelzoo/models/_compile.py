@@ -70,3 +70,16 @@ def compile_model(
         metrics=list(metrics or []),
     )
     return model
+
+
+def classification_head(x, num_classes: int):
+    """Add a float32 sigmoid (2 classes) or softmax head to `x` and return it with its loss."""
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2; received {num_classes}.")
+    if num_classes == 2:
+        outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(x)
+        return outputs, "binary_crossentropy"
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="probabilities"
+    )(x)
+    return outputs, "sparse_categorical_crossentropy"

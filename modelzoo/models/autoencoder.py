@@ -148,9 +148,7 @@ def conv_autoencoder(
 
     encoder_inputs = keras.Input(shape=input_shape, name="input")
     x = encoder_inputs
-    for index, count in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(count, kernel_size, strides=2, padding="same",
-                                activation=activation, name=f"encoder_conv{index}")(x)
+    x = conv_encoder_stack(x, filters, kernel_size, activation)
     if latent_dim is not None:
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(latent_dim, activation=activation, name="code")(x)
@@ -217,3 +215,11 @@ def check_conv_geometry(input_shape: tuple, filters: tuple) -> tuple[int, int]:
             "pad the images."
         )
     return height // factor, width // factor
+
+
+def conv_encoder_stack(x, filters: Sequence[int], kernel_size: int, activation: str):
+    """Apply one stride-2 `Conv2D` per entry of `filters`, named `encoder_conv<i>`."""
+    for index, count in enumerate(filters, start=1):
+        x = keras.layers.Conv2D(count, kernel_size, strides=2, padding="same",
+                                activation=activation, name=f"encoder_conv{index}")(x)
+    return x

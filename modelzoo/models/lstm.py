@@ -6,7 +6,7 @@ from typing import Sequence
 
 import keras
 
-from modelzoo.models._compile import compile_model
+from modelzoo.models._compile import classification_head, compile_model
 
 
 def lstm(
@@ -81,14 +81,7 @@ def lstm(
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{index}")(x)
 
-    if num_classes == 2:
-        outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(x)
-        default_loss = "binary_crossentropy"
-    else:
-        outputs = keras.layers.Dense(
-            num_classes, activation="softmax", dtype="float32", name="probabilities"
-        )(x)
-        default_loss = "sparse_categorical_crossentropy"
+    outputs, default_loss = classification_head(x, num_classes)
 
     model = keras.Model(inputs, outputs, name=name)
     return compile_model(

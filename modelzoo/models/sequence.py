@@ -6,20 +6,7 @@ from typing import Sequence
 
 import keras
 
-from modelzoo.models._compile import compile_model
-
-
-def _head(x, num_classes: int):
-    """Return the output layer's tensor and the loss that matches it."""
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2; received {num_classes}.")
-    if num_classes == 2:
-        outputs = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(x)
-        return outputs, "binary_crossentropy"
-    outputs = keras.layers.Dense(
-        num_classes, activation="softmax", dtype="float32", name="probabilities"
-    )(x)
-    return outputs, "sparse_categorical_crossentropy"
+from modelzoo.models._compile import classification_head, compile_model
 
 
 def lstm_fcn(
@@ -119,7 +106,7 @@ def lstm_fcn(
         features.append(y)
 
     x = features[0] if len(features) == 1 else keras.layers.Concatenate(name="concat")(features)
-    outputs, default_loss = _head(x, num_classes)
+    outputs, default_loss = classification_head(x, num_classes)
     model = keras.Model(inputs, outputs, name=name)
     return compile_model(
         model, optimizer=optimizer, learning_rate=learning_rate,
@@ -178,7 +165,7 @@ def text_lstm(
         x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name="dropout2")(x)
-    outputs, default_loss = _head(x, num_classes)
+    outputs, default_loss = classification_head(x, num_classes)
     model = keras.Model(inputs, outputs, name=name)
     return compile_model(
         model, optimizer=optimizer, learning_rate=learning_rate,

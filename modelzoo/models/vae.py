@@ -15,7 +15,11 @@ import keras
 from keras import ops
 
 from modelzoo.models._compile import compile_model
-from modelzoo.models.autoencoder import check_conv_geometry, reconstruction_metrics
+from modelzoo.models.autoencoder import (
+    check_conv_geometry,
+    conv_encoder_stack,
+    reconstruction_metrics,
+)
 
 
 @keras.saving.register_keras_serializable(package="modelzoo")
@@ -140,9 +144,7 @@ def vae(
 
     encoder_inputs = keras.Input(shape=input_shape, name="input")
     x = encoder_inputs
-    for index, count in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(count, kernel_size, strides=2, padding="same",
-                                activation=activation, name=f"encoder_conv{index}")(x)
+    x = conv_encoder_stack(x, filters, kernel_size, activation)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(hidden_units, activation=activation, name="encoder_dense")(x)
     z_mean = keras.layers.Dense(latent_dim, name="z_mean")(x)
