@@ -25,7 +25,7 @@ def test_smoke_passes_for_registered_model(name, data_dir, tmp_path, capsys):
     assert status == 0, capsys.readouterr().out
     [smoke_file] = (tmp_path / "smoke" / name).glob("*/smoke.json")
     result = json.loads(smoke_file.read_text())
-    # The test data folder holds every default data set, so none falls back to synthetic.
+    # The test data folder contains every default data set, so none falls back to synthetic.
     assert result["data"] == f"real:{config.data.dataset}"
     assert result["loss_after"] < result["loss_before"]
     assert result["reloaded"] is True

@@ -34,8 +34,8 @@ FILE_NAMES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 
-# Host and port of the TFDS download server; probed before a download so that
-# an offline machine fails in seconds instead of after minutes of retries.
+# Host and port of the TFDS download server. It is probed before a download,
+# because an offline TFDS download retries for minutes before it fails.
 TFDS_DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 PROBE_TIMEOUT_SECONDS = 5.0
 
@@ -176,7 +176,7 @@ def _from_idx_folder(folder: Path, attempts: list[str], verify: dict, *,
         return None
     if missing:
         raise DataNotFoundError(
-            f"{folder} holds only some of the IDX files; missing: "
+            f"{folder} contains only some of the IDX files; missing: "
             f"{', '.join(name + '[.gz]' for name in missing)}. Add the missing files."
         )
     arrays = ImageArrays(
