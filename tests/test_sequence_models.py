@@ -66,9 +66,10 @@ def test_lstm_mask_ignores_padding():
                                rtol=1e-5, atol=1e-6)
 
 
-def test_text_lstm_mask_ignores_padding():
+@pytest.mark.parametrize("pooling", ["last", "average"])
+def test_text_lstm_mask_ignores_padding(pooling):
     keras.utils.set_random_seed(0)
-    model = modelzoo.build("text_lstm", input_shape=(None,), vocab_size=50)
+    model = modelzoo.build("text_lstm", input_shape=(None,), vocab_size=50, pooling=pooling)
     tokens = np.array([[5, 9, 13, 2, 44]], dtype="int32")
     padded = np.concatenate([tokens, np.zeros((1, 20), "int32")], axis=1)
     np.testing.assert_allclose(model.predict(tokens, verbose=0), model.predict(padded, verbose=0),
@@ -89,6 +90,17 @@ def test_text_lstm_learns_imdb_batch(data_dir):
     model = modelzoo.build("text_lstm", input_shape=(60,), vocab_size=2000, embedding_dim=16, units=16)
     before, after = losses_fall(model, x, labels, steps=10)
     assert after < before
+
+
+def test_text_lstm_average_pooling_layers():
+    model = modelzoo.build("text_lstm", input_shape=(40,), vocab_size=50, pooling="average")
+    assert model.get_layer("bidirectional").output.shape == (None, 40, 128)
+    assert model.get_layer("average_pool").output.shape == (None, 128)
+
+
+def test_text_lstm_rejects_unknown_pooling():
+    with pytest.raises(ValueError, match="pooling must be 'last' or 'average'; received 'max'"):
+        modelzoo.build("text_lstm", vocab_size=50, pooling="max")
 
 
 def test_text_lstm_rejects_tiny_vocabulary():
