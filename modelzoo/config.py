@@ -91,6 +91,11 @@ class DataConfig:
             (masking) of `noise`.
         znormalize: UCR data sets: scale each series to mean 0 and standard
             deviation 1 before training.
+        frame_length: UCR data sets: fold every `frame_length` consecutive
+            values into one step, so a series of T values becomes
+            `(T / frame_length, frame_length)`; 1 keeps one value per step.
+            A recurrent model then runs `frame_length` times fewer steps.
+            T must be a multiple of `frame_length`.
         ucr_mirror: UCR data sets: base URL to download missing files from,
             as `<ucr_mirror>/<Name>/<Name>_TRAIN.tsv`. Unset uses
             `$MODELZOO_UCR_MIRROR`, else a public GitHub mirror (not reachable
@@ -126,6 +131,7 @@ class DataConfig:
     noise: Optional[str] = _field(None, choices=("gaussian", "masking"))
     noise_level: float = _field(0.0, minimum=0.0)
     znormalize: bool = False
+    frame_length: int = _field(1, minimum=1)
     ucr_mirror: Optional[str] = None
     sequence_steps: str = _field("rows", choices=("rows", "pixels"))
     vocab_size: int = _field(20_000, minimum=3)
@@ -137,6 +143,7 @@ class DataConfig:
         """Return the settings that only the sequence data sets read."""
         return {
             "znormalize": self.znormalize,
+            "frame_length": self.frame_length,
             "ucr_mirror": self.ucr_mirror,
             "sequence_steps": self.sequence_steps,
             "vocab_size": self.vocab_size,

@@ -44,6 +44,24 @@ def test_ucr_znormalize_option(data_dir):
     assert splits.info.label_map == {"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
 
 
+def test_ucr_frame_length_folds_steps(data_dir):
+    from modelzoo.data.ucr import load_ucr_arrays
+
+    splits = load_dataset("ucr/GunPoint", data_dir=data_dir, input_shape=(15, 10),
+                          options={"frame_length": 10})
+    assert splits.info.input_shape == (15, 10)
+    assert splits.info.extra["frame_length"] == 10
+    x, _ = first_batch(splits.test)
+    raw = load_ucr_arrays("GunPoint", data_dir).x_test
+    np.testing.assert_array_equal(x[0].reshape(-1), raw[0])
+    np.testing.assert_array_equal(x[0, 1], raw[0, 10:20])
+
+
+def test_ucr_frame_length_must_divide(data_dir):
+    with pytest.raises(ConfigError, match=r"frame_length=7 does not divide the 150 values.*such as 2, 3, 5"):
+        load_dataset("ucr/GunPoint", data_dir=data_dir, options={"frame_length": 7})
+
+
 def test_ucr_wrong_model_length(data_dir):
     with pytest.raises(ConfigError, match=r"shape \(150, 1\).*expects \(500, 1\).*input_shape to \[150, 1\]"):
         load_dataset("ucr/GunPoint", data_dir=data_dir, input_shape=(500, 1))

@@ -40,6 +40,7 @@ def load_sequence_dataset(
     cache: bool = True,
     input_shape: Sequence | None = None,
     znormalize: bool = False,
+    frame_length: int = 1,
     ucr_mirror: str | None = None,
     sequence_steps: str = "rows",
     vocab_size: int = 20_000,
@@ -53,6 +54,7 @@ def load_sequence_dataset(
     Args:
         name: `ucr/<Name>`, `sequential_mnist`, `imdb`, `npz:<path>` or `csv:<path>`.
         znormalize: UCR: scale each series to mean 0, standard deviation 1.
+        frame_length: UCR: fold this many consecutive values into one step.
         ucr_mirror: UCR: base URL for downloads; `None` uses
             `$MODELZOO_UCR_MIRROR`, else the default mirror.
         sequence_steps: sequential MNIST: `rows` (28x28) or `pixels` (784x1).
@@ -81,7 +83,8 @@ def load_sequence_dataset(
             )
         return load_ucr_splits(
             name[len("ucr/"):], data_dir=data_dir, download=download, znormalize=znormalize,
-            mirror=ucr_mirror, verify_checksums=verify_checksums, **pipeline,
+            frame_length=frame_length, mirror=ucr_mirror, verify_checksums=verify_checksums,
+            **pipeline,
         )
     if name == "sequential_mnist":
         from modelzoo.data.sequential_mnist import load_sequential_mnist_splits

@@ -400,12 +400,16 @@ def _label_key(value: float):
 
 
 def load_ucr_splits(name: str, *, data_dir=None, download: bool = True, znormalize: bool = False,
-                    mirror: str | None = None, verify_checksums: bool = True, **pipeline):
-    """Load UCR data set `name` as `DatasetSplits` of `(T, 1)` float32 series.
+                    frame_length: int = 1, mirror: str | None = None,
+                    verify_checksums: bool = True, **pipeline):
+    """Load UCR data set `name` as `DatasetSplits` of `(T / frame_length, frame_length)` series.
 
     The validation split is drawn from the archive's TRAIN file and the test
     split is its TEST file. `pipeline` takes the batching and split arguments
     of `modelzoo.data.sequence.splits_from_arrays`.
+
+    Raises:
+        ConfigError: `frame_length` does not divide the series length.
     """
     from modelzoo.data.sequence import splits_from_arrays
 
@@ -413,12 +417,20 @@ def load_ucr_splits(name: str, *, data_dir=None, download: bool = True, znormali
         name, data_dir, znormalize=znormalize, mirror=mirror, download=download,
         verify_checksums=verify_checksums,
     )
+    if frame_length < 1 or arrays.length % frame_length:
+        divisors = [size for size in range(2, arrays.length) if arrays.length % size == 0][:8]
+        raise ConfigError(
+            f"data.frame_length={frame_length} does not divide the {arrays.length} values of "
+            f"each ucr/{name} series. Use 1 or a divisor of {arrays.length}, such as "
+            f"{', '.join(map(str, divisors)) or 'none above 1'}."
+        )
+    steps = arrays.length // frame_length
     return splits_from_arrays(
         name=f"ucr/{name}",
         source=f"{arrays.source}: {arrays.files['TRAIN'].parent}",
-        x_train=arrays.x_train[..., None],
+        x_train=arrays.x_train.reshape(len(arrays.x_train), steps, frame_length),
         y_train=arrays.y_train,
-        x_test=arrays.x_test[..., None],
+        x_test=arrays.x_test.reshape(len(arrays.x_test), steps, frame_length),
         y_test=arrays.y_test,
         class_names=arrays.class_names,
         label_map={str(label): index for label, index in arrays.label_map.items()},
@@ -426,6 +438,7 @@ def load_ucr_splits(name: str, *, data_dir=None, download: bool = True, znormali
             "files": {split: str(path) for split, path in arrays.files.items()},
             "znormalized": znormalize,
             "series_length": arrays.length,
+            "frame_length": frame_length,
         },
         **pipeline,
     )
