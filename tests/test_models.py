@@ -112,7 +112,7 @@ def test_unknown_model_suggests_closest():
     message = str(raised.value)
     assert "Unknown model 'cnnn'" in message
     assert "Did you mean 'cnn'?" in message
-    assert "autoencoder, cnn, conv_autoencoder, lstm" in message
+    assert "autoencoder, cnn, conv_autoencoder, fcn, lstm" in message
 
 
 def test_registering_a_name_twice_fails():
@@ -140,11 +140,11 @@ def test_register_model_decorator_adds_a_model():
 
 
 def test_list_models_filters_by_pattern():
-    assert modelzoo.list_models() == ["autoencoder", "cnn", "conv_autoencoder", "lstm",
+    assert modelzoo.list_models() == ["autoencoder", "cnn", "conv_autoencoder", "fcn", "lstm",
                                       "lstm_fcn", "sequence_autoencoder", "text_lstm", "vae"]
     assert modelzoo.list_models("*autoencoder") == ["autoencoder", "conv_autoencoder",
                                                     "sequence_autoencoder"]
-    assert modelzoo.list_models("*n") == ["cnn", "lstm_fcn"]
+    assert modelzoo.list_models("*n") == ["cnn", "fcn", "lstm_fcn"]
 
 
 def test_unknown_optimizer_is_rejected():

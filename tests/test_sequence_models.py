@@ -16,7 +16,7 @@ def gunpoint(data_dir):
     return arrays.x_train[..., None], arrays.y_train
 
 
-@pytest.mark.parametrize("name", ["lstm_fcn", "text_lstm"])
+@pytest.mark.parametrize("name", ["fcn", "lstm_fcn", "text_lstm"])
 def test_default_build_matches_metadata(name):
     spec = modelzoo.get_spec(name)
     model = modelzoo.build(name)
@@ -41,6 +41,25 @@ def test_lstm_fcn_without_lstm_is_fcn():
     assert "lstm" not in names
     assert "pool3" in names
     assert model.output_shape == (None, 1)
+
+
+def test_fcn_keeps_full_length():
+    model = modelzoo.build("fcn", input_shape=(150, 1), num_classes=3)
+    names = {layer.name for layer in model.layers}
+    assert not names & {"lstm", "pool1", "pool2", "pool3"}
+    assert model.get_layer("relu3").output.shape == (None, 150, 64)
+    assert [model.get_layer(f"conv{index}").kernel_size for index in (1, 2, 3)] == [(3,)] * 3
+    assert model.get_layer("bn1").momentum == 0.99
+    assert model.output_shape == (None, 3)
+    assert model.name == "fcn"
+
+
+def test_fcn_learns_gunpoint(gunpoint):
+    x, y = gunpoint
+    keras.utils.set_random_seed(0)
+    model = modelzoo.build("fcn", input_shape=(150, 1), filters=(16, 16, 16))
+    before, after = losses_fall(model, x[:64], y[:64], steps=10)
+    assert after < before
 
 
 def test_lstm_fcn_rejects_mismatched_kernels():

@@ -19,6 +19,7 @@ RUN_FILES = {"config.yaml", "model.keras", "history.csv", "metrics.json", "curve
 # Each config on a small real subset: overrides that keep a run to seconds.
 # lstm.yaml runs through the command line in test_cli_trains_lstm_on_forda.
 SMOKE = {
+    "fcn_forda.yaml": ["data.train_subset=64", "data.test_subset=32"],
     "lstm_fcn_forda.yaml": ["data.train_subset=64", "data.test_subset=32"],
     "lstm_sequential_mnist.yaml": ["data.train_subset=128", "data.test_subset=64"],
     "lstm_imdb.yaml": ["data.train_subset=96", "data.test_subset=32",
@@ -44,7 +45,7 @@ def test_config_trains_one_epoch(name, tmp_path, data_dir):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert np.isfinite(metrics["test_loss"])
     assert metrics["epochs_run"] == 1
-    if name == "lstm_fcn_forda.yaml":
+    if name in ("fcn_forda.yaml", "lstm_fcn_forda.yaml"):
         check_label_mapping(result)
     if name == "lstm_imdb.yaml":
         check_raw_string_scoring(result)

@@ -57,6 +57,18 @@ register(
 )
 register(
     ModelSpec(
+        name="fcn",
+        builder="modelzoo.models.sequence:fcn",
+        task="sequence_classification",
+        input_shape=(500, 1),
+        dataset="ucr/FordA",
+        params=25_793,
+        description="Fully convolutional network: three Conv1D/BatchNorm/ReLU blocks, global pooling.",
+        config="fcn_forda.yaml",
+    )
+)
+register(
+    ModelSpec(
         name="text_lstm",
         builder="modelzoo.models.sequence:text_lstm",
         task="sequence_classification",
