@@ -179,7 +179,7 @@ def text_lstm(
     num_classes: int = 2,
     embedding_dim: int = 64,
     units: int = 64,
-    pooling: str = "last",
+    pooling: str = "average",
     dense_units: int = 64,
     dropout: float = 0.5,
     optimizer="adam",
@@ -191,16 +191,17 @@ def text_lstm(
     """Build a token-sequence classifier, compiled.
 
     `Embedding(vocab_size, embedding_dim, mask_zero=True)` ->
-    `Bidirectional(LSTM(units))` -> `Dropout` -> `Dense(dense_units, relu)` ->
+    `Bidirectional(LSTM(units, return_sequences=True))` -> masked
+    `GlobalAveragePooling1D` -> `Dropout` -> `Dense(dense_units, relu)` ->
     `Dropout` -> head. Inputs are integer token ids with 0 as padding (what
     `keras.layers.TextVectorization` produces); the mask makes the LSTM skip
-    padding. Right-padded input keeps the LSTM eligible for cuDNN on a GPU.
+    padding and the average count only real tokens. Right-padded input keeps
+    the LSTM eligible for cuDNN on a GPU.
 
-    With `pooling="average"` the LSTM returns its output at every token and
-    a masked `GlobalAveragePooling1D` averages them over the real tokens, so
-    a word early in a long review reaches the head as directly as the last
-    one. On IMDB this pooling is what lifts test accuracy above 0.86 (see
-    BENCHMARKS.md).
+    Averaging the LSTM's output at every token lets a word early in a long
+    review reach the head as directly as the last one. On IMDB it reached
+    0.8730 test accuracy with 400 tokens per review, where the final states
+    (`pooling="last"`) with 250 tokens reached 0.8562 (see BENCHMARKS.md).
 
     Args:
         input_shape: `(sequence_length,)` of token ids; the length may be `None`.
@@ -208,8 +209,9 @@ def text_lstm(
         num_classes: Number of classes: a sigmoid head for 2, softmax above.
         embedding_dim: Size of each token's embedding.
         units: Units of each direction of the LSTM.
-        pooling: `"last"` feeds the head the final state of each direction;
-            `"average"` feeds it the mean of the outputs over unmasked tokens.
+        pooling: `"average"` feeds the head the mean of the LSTM's outputs
+            over unmasked tokens. `"last"` feeds it the final state of each
+            direction.
         dense_units: Units of the hidden dense layer; 0 leaves it out.
         dropout: Dropout rate before the dense layer and the head; 0 disables it.
         optimizer: Optimizer name or `keras.optimizers.Optimizer` instance.
