@@ -265,30 +265,25 @@ def make_image_pipeline(
     """Return a batched, prefetched `tf.data.Dataset` of scaled images.
 
     Integer pixels (uint8 from every source) are scaled to float32 in [0, 1]
-    once per example; float pixels are only cast to float32. With `cache`,
-    the scaled examples are kept in memory so later epochs skip it.
+    and reshaped to `input_shape` once, in NumPy, before the pipeline is
+    built; float pixels are only cast. Batches are then gathered from those
+    arrays (see `batched_array_pipeline`), so no epoch repeats the scaling.
     With `targets="inputs"`, each batch is `(images, images)`: one tensor
     used twice, not a copy. With `noise`, the inputs are corrupted after
     batching; the training split (`shuffle=True`) gets new noise on each
     pass and other splits the same noise on every pass.
+
+    `cache` is accepted for compatibility and changes nothing, because the
+    decoded arrays already live in memory.
     """
     import tensorflow as tf
 
     input_shape = tuple(input_shape)
-    divisor = 255.0 if np.issubdtype(np.asarray(images).dtype, np.integer) else 1.0
-
-    def scale(image, label):
-        image = tf.reshape(tf.cast(image, tf.float32) / divisor, input_shape)
-        return image, tf.cast(label, tf.int32)
-
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if cache:
-        dataset = dataset.cache()
-    if shuffle:
-        buffer = shuffle_buffer or len(images)
-        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    images = scale_images(images, input_shape)
+    dataset = batched_array_pipeline(
+        images, labels.astype(np.int32), batch_size=batch_size, shuffle=shuffle, seed=seed,
+        shuffle_buffer=shuffle_buffer,
+    )
     if targets == "inputs":
         dataset = dataset.map(lambda image, label: (image, image))
     if noise is not None:
@@ -296,6 +291,51 @@ def make_image_pipeline(
         dataset = corrupt_inputs(dataset, noise=noise, noise_level=noise_level, seed=seed,
                                  fresh=shuffle)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def scale_images(images: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
+    """Return `images` as float32 of shape `(N, *input_shape)`, integers divided by 255."""
+    images = np.asarray(images)
+    scaled = images.astype(np.float32)
+    if np.issubdtype(images.dtype, np.integer):
+        scaled /= 255.0
+    return scaled.reshape((len(images), *tuple(input_shape)))
+
+
+def batched_array_pipeline(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    shuffle_buffer: int | None = None,
+):
+    """Return a `tf.data.Dataset` of `(x, y)` batches gathered from in-memory arrays.
+
+    The pipeline shuffles example indices, not examples: `range(N)`, a
+    seeded shuffle (reshuffled on every pass, `shuffle_buffer` indices or
+    all of them), `batch`, then one `tf.gather` per batch from `x` and `y`.
+    Per-example work is one int64 index, so the pipeline costs a small
+    fraction of a training step. A shuffle buffer of B indices gives the
+    same orders as a buffer of B examples would. The last batch may be
+    smaller than `batch_size`. Not prefetched; the caller adds `prefetch`.
+    """
+    import tensorflow as tf
+
+    count = len(x)
+    features = tf.constant(x)
+    targets = tf.constant(y)
+    dataset = tf.data.Dataset.range(count)
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer or count, seed=seed,
+                                  reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    return dataset.map(
+        lambda index: (tf.gather(features, index), tf.gather(targets, index)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
 
 
 def split_dataset(dataset, validation_fraction: float, seed: int, *, count: int | None = None):
