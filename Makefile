@@ -9,8 +9,9 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(or $(MODELZOO_DATA_DIR),$(abspath ../shared/data))
 MODEL ?= cnn
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install train smoke test clean
+.PHONY: install train smoke test bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,15 @@ smoke: $(STAMP)
 
 test: $(STAMP)
 	MODELZOO_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks: modelzoo against plain Keras (and PyTorch for the CNN, when the
+# bench extra is installed); write benchmarks/results/*.json and the tables in
+# BENCHMARKS.md. Run them on an otherwise idle machine.
+bench: $(STAMP)
+	MODELZOO_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	MODELZOO_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m benchmarks.run --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info .pytest_cache
