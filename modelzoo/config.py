@@ -162,7 +162,7 @@ class OptimizerConfig:
             it. `one_cycle` rises linearly from `learning_rate / 25` to
             `learning_rate` over the first `warmup_fraction` of all training
             steps (`training.epochs` full epochs), then falls along a cosine
-            to `learning_rate / 1000`; it excludes
+            to `learning_rate / 1000`. It cannot be combined with
             `callbacks.reduce_lr_on_plateau`.
         warmup_fraction: `one_cycle`: fraction of the training steps spent
             rising to the peak.
@@ -191,8 +191,8 @@ class TrainingConfig:
             float32 weights, outputs and losses. `auto` picks
             `mixed_bfloat16` on a CPU with bf16 instructions (the
             `amx_bf16` or `avx512_bf16` flag in `/proc/cpuinfo`),
-            `mixed_float16` on a CUDA GPU with tensor cores, else `float32`;
-            the log gives the reason. See `modelzoo.precision`.
+            `mixed_float16` on a CUDA GPU with tensor cores, else `float32`,
+            and logs the reason. See `modelzoo.precision`.
         deterministic: Turn on TensorFlow op determinism
             (`tf.config.experimental.enable_op_determinism`). On the CPU, runs
             with the same seed repeat bit for bit without it. On a GPU it is

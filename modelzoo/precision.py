@@ -32,8 +32,7 @@ logger = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
-# /proc/cpuinfo flags of bf16 matrix or vector instructions (Intel AMX,
-# AVX512-BF16, also on AMD Zen 4).
+# /proc/cpuinfo flags of bf16 matrix (AMX) or vector (AVX512-BF16) instructions.
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 # Tensor cores, which run float16 matrix products fast, start with Volta.
@@ -85,7 +84,7 @@ def resolve_precision(request: str, device: str, *,
         return _gpu_precision()
     flags = cpu_flags(cpuinfo_path)
     if flags is None:
-        # NOTE: only Linux exposes CPU flags here; macOS and Windows stay in float32.
+        # NOTE: only Linux exposes CPU flags here, so macOS and Windows stay in float32.
         return "float32", f"the CPU flags are unknown ({cpuinfo_path} is not readable)"
     found = sorted(flags.intersection(BF16_CPU_FLAGS))
     if found:

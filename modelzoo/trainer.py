@@ -124,7 +124,7 @@ class Trainer:
             device = select_device(config.training.device)
             precision, precision_reason = resolve_precision(config.training.precision, device)
             logger.info("Precision: %s (%s)", precision, precision_reason)
-            # Layers read the global policy when they are created; the model keeps it.
+            # Layers read the global policy when they are created, so the model keeps it.
             with tf.device(device), precision_policy(precision):
                 model = self.build_model()
             splits = self.load_data(model)

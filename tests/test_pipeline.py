@@ -23,14 +23,14 @@ def test_each_epoch_yields_every_example_once(mnist_arrays):
 
 def test_same_seed_same_orders(mnist_arrays):
     images, labels = mnist_arrays.x_train[:500], np.arange(500, dtype=np.int32)
-    one = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=11)
-    two = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=11)
-    other = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=12)
+    pipeline = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=11)
+    same_seed = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=11)
+    other_seed = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=12)
 
     for _ in range(2):
-        first = epoch_labels(one)
-        assert np.array_equal(first, epoch_labels(two))
-        assert not np.array_equal(first, epoch_labels(other))
+        order = epoch_labels(pipeline)
+        assert np.array_equal(order, epoch_labels(same_seed))
+        assert not np.array_equal(order, epoch_labels(other_seed))
 
 
 def test_images_match_their_labels_after_shuffle(mnist_arrays):
@@ -69,8 +69,10 @@ def test_scale_images_converts_once_to_float32(mnist_arrays):
     scaled = scale_images(images, (784,))
     already_float = scale_images(scaled, (28, 28, 1))
 
-    assert scaled.dtype == np.float32 and scaled.shape == (10, 784)
-    assert scaled.max() == 1.0 and scaled.min() == 0.0
+    assert scaled.dtype == np.float32
+    assert scaled.shape == (10, 784)
+    assert scaled.max() == 1.0
+    assert scaled.min() == 0.0
     np.testing.assert_array_equal(already_float.reshape(10, 784), scaled)
 
 
