@@ -15,7 +15,10 @@ class TrainingTimer(keras.callbacks.Callback):
             of the run before data loading; None uses the first
             `on_train_begin`.
         first_step_begin: Time of the first training batch's start.
-        first_step_end: Time of the first training batch's end; the first
+        first_step_end: Time of the first training batch's end, taken when
+            the second batch starts (or the first validation or epoch end
+            comes), because Keras 3 runs batch-end hooks synchronously
+            whenever a callback defines `on_train_batch_end`. The first
             step includes tracing the training function.
         last_epoch_end: Time of the last `on_epoch_end`.
         train_seconds: Per epoch, the seconds from the epoch's start to the
@@ -44,20 +47,25 @@ class TrainingTimer(keras.callbacks.Callback):
         self._in_training_part = True
 
     def on_train_batch_begin(self, batch, logs=None):
+        now = time.perf_counter()
         if self.first_step_begin is None:
-            self.first_step_begin = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.first_step_end is None:
-            self.first_step_end = time.perf_counter()
+            self.first_step_begin = now
+        elif self.first_step_end is None:
+            self.first_step_end = now
 
     def on_test_begin(self, logs=None):
+        self._close_first_step()
         self._close_training_part()
 
     def on_epoch_end(self, epoch, logs=None):
+        self._close_first_step()
         self._close_training_part()
         self.last_epoch_end = time.perf_counter()
         self.epoch_seconds.append(self.last_epoch_end - self._epoch_start)
+
+    def _close_first_step(self):
+        if self.first_step_begin is not None and self.first_step_end is None:
+            self.first_step_end = time.perf_counter()
 
     def _close_training_part(self):
         if self._in_training_part:
