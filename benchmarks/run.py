@@ -5,8 +5,9 @@ For each model it alternates modelzoo runs and plain-Keras reference runs
 the median of the pairwise ratios modelzoo / reference of steady-state
 training samples per second. For `cnn` it also measures the
 `mixed_bfloat16` policy and a PyTorch CPU eager loop. The results go to
-`benchmarks/results/<mode>.json`, and the table in `BENCHMARKS.md` between
-the markers of the mode is rewritten from them.
+`benchmarks/results/<mode>.json` (or `--output`), and the table in
+`BENCHMARKS.md` between the markers named after that file is rewritten from
+them.
 
 Data comes from the loaders' usual sources, so set `MODELZOO_DATA_DIR`.
 Runs are timed on whatever else the machine is doing: run it alone.
@@ -302,7 +303,7 @@ def main(argv=None) -> int:
     if str(args.markdown):
         from benchmarks.markdown import update_markdown
 
-        update_markdown(args.markdown, results)
+        update_markdown(args.markdown, results, name=output.stem)
         print(f"Updated {args.markdown}")
     return 0
 
