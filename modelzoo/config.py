@@ -351,7 +351,19 @@ def config_from_dict(data: dict | None) -> Config:
     """Validate a nested dictionary and return a `Config`."""
     config = _build(Config, data or {}, prefix="")
     check_checkpoint_path(config.callbacks.model_checkpoint)
+    check_schedule(config)
     return config
+
+
+def check_schedule(config: Config) -> None:
+    """Reject a learning-rate schedule together with ReduceLROnPlateau, which would fight it."""
+    schedule = config.optimizer.schedule
+    if schedule != "constant" and config.callbacks.reduce_lr_on_plateau.enabled:
+        raise ConfigError(
+            f"optimizer.schedule is {schedule!r}, which sets the learning rate of every step, "
+            "so callbacks.reduce_lr_on_plateau cannot change it. Set "
+            "callbacks.reduce_lr_on_plateau.enabled=false or optimizer.schedule=constant."
+        )
 
 
 def check_checkpoint_path(settings: ModelCheckpointConfig) -> None:

@@ -387,13 +387,6 @@ class Trainer:
             _require_validation(settings.early_stopping.monitor, has_validation,
                                 "callbacks.early_stopping")
         if settings.reduce_lr_on_plateau.enabled:
-            if self.config.optimizer.schedule != "constant":
-                raise ConfigError(
-                    f"optimizer.schedule is {self.config.optimizer.schedule!r}, which sets the "
-                    "learning rate of every step, so callbacks.reduce_lr_on_plateau cannot "
-                    "change it. Set callbacks.reduce_lr_on_plateau.enabled=false or "
-                    "optimizer.schedule=constant."
-                )
             _require_validation(settings.reduce_lr_on_plateau.monitor, has_validation,
                                 "callbacks.reduce_lr_on_plateau")
         checkpoint = settings.model_checkpoint

@@ -49,11 +49,10 @@ def test_run_with_one_cycle_records_timing(tmp_path, data_dir):
     assert reloaded.optimizer.get_config()["learning_rate"]["class_name"] == "CosineDecay"
 
 
-def test_one_cycle_with_reduce_lr_rejected(tmp_path, data_dir):
+def test_one_cycle_with_reduce_lr_rejected():
+    # configs/cnn.yaml turns ReduceLROnPlateau on.
     with pytest.raises(ConfigError, match="optimizer.schedule is 'one_cycle'.*reduce_lr_on_plateau"):
-        modelzoo.train_model("cnn", data_dir=str(data_dir), epochs=1, output_dir=str(tmp_path),
-                             data__train_subset=1000, optimizer__schedule="one_cycle",
-                             callbacks__reduce_lr_on_plateau__enabled=True)
+        modelzoo.load_config("cnn", optimizer__schedule="one_cycle")
 
 
 def test_unknown_schedule_rejected():
@@ -65,11 +64,13 @@ def test_config_error_does_not_import_tensorflow():
     code = (
         "import sys\n"
         "from modelzoo.cli import train_main\n"
-        "status = train_main(['cnn', '--set', 'training.precision=bf16'])\n"
-        "print(status, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "first = train_main(['cnn', '--set', 'training.precision=bf16'])\n"
+        "second = train_main(['cnn', '--set', 'optimizer.schedule=one_cycle'])\n"
+        "print(first, second, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
 
     assert "'training.precision' must be one of" in result.stderr
-    assert result.stdout.split() == ["2", "False", "False"]
+    assert "callbacks.reduce_lr_on_plateau cannot change it" in result.stderr
+    assert result.stdout.split() == ["2", "2", "False", "False"]
