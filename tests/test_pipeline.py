@@ -33,6 +33,21 @@ def test_same_seed_same_orders(mnist_arrays):
         assert not np.array_equal(order, epoch_labels(other_seed))
 
 
+def test_dropping_iterators_advances_epochs(mnist_arrays):
+    # A resumed run creates and drops one iterator per completed epoch
+    # (modelzoo.resume.advance_shuffle) to reach the next epoch's order.
+    images, labels = mnist_arrays.x_train[:400], np.arange(400, dtype=np.int32)
+    uninterrupted = make_image_pipeline(images, labels, batch_size=64, shuffle=True, seed=5)
+    resumed = make_image_pipeline(images, labels, batch_size=64, shuffle=True, seed=5)
+    epoch_labels(uninterrupted)
+    second_epoch = epoch_labels(uninterrupted)
+
+    iterator = iter(resumed)
+    del iterator
+
+    assert np.array_equal(epoch_labels(resumed), second_epoch)
+
+
 def test_images_match_their_labels_after_shuffle(mnist_arrays):
     images = mnist_arrays.x_train[:300]
     ids = np.arange(300, dtype=np.int32)

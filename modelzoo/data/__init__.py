@@ -313,25 +313,46 @@ def batched_array_pipeline(
 ):
     """Return a `tf.data.Dataset` of `(x, y)` batches gathered from in-memory arrays.
 
-    The pipeline shuffles example indices, not examples: `range(N)`, a
-    seeded shuffle (reshuffled on every pass, `shuffle_buffer` indices or
-    all of them), `batch`, then one `tf.gather` per batch from `x` and `y`.
-    Per-example work is one int64 index, so the pipeline costs a small
-    fraction of a training step. A shuffle buffer of B indices gives the
-    same orders as a buffer of B examples would. The last batch may be
-    smaller than `batch_size`. Not prefetched; the caller adds `prefetch`.
+    The elements of the pipeline are batches of indices, never single
+    examples, so its cost per epoch grows with the number of batches:
+
+    - full shuffle (`shuffle_buffer` None): each pass draws one permutation
+      of all indices with `tf.random.experimental.stateless_shuffle`, from a
+      seed that a seeded `Dataset.random` stream renews on every pass;
+    - `shuffle_buffer` B: `range(N)` through `shuffle(B)`, the same orders
+      as a buffer of B examples, at a cost per index;
+    - no shuffle: consecutive slices.
+
+    Each batch is then one `tf.gather` from `x` and one from `y`. The last
+    batch may be smaller than `batch_size`. Not prefetched; the caller adds
+    `prefetch`.
     """
     import tensorflow as tf
 
     count = len(x)
     features = tf.constant(x)
     targets = tf.constant(y)
-    dataset = tf.data.Dataset.range(count)
-    if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer or count, seed=seed,
-                                  reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    return dataset.map(
+    num_batches = -(-count // batch_size)
+
+    def batch_positions(order):
+        # Batch b covers positions b * batch_size .. (b + 1) * batch_size - 1 of `order`.
+        def positions(batch):
+            begin = batch * batch_size
+            return order[begin:tf.minimum(begin + batch_size, count)]
+
+        return tf.data.Dataset.range(num_batches).map(positions)
+
+    if shuffle and shuffle_buffer is None:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+        orders = seeds.map(lambda draw: tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), seed=tf.stack([draw, tf.constant(seed, tf.int64)])))
+        indices = orders.flat_map(batch_positions)
+    elif shuffle:
+        indices = tf.data.Dataset.range(count).shuffle(
+            shuffle_buffer, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    else:
+        indices = batch_positions(tf.range(count, dtype=tf.int64))
+    return indices.map(
         lambda index: (tf.gather(features, index), tf.gather(targets, index)),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
