@@ -191,9 +191,11 @@ class Trainer:
                     raise
                 wall_time = time.perf_counter() - started
                 logger.info(
-                    "Training took %s s from the first step to the end of the last epoch "
-                    "(validation included); the first step ended %s s after the run started",
-                    timer.training_time(), timer.time_to_first_step(),
+                    "Training took %s s from the first step to the end of the last epoch (%s); "
+                    "the first step ended %s s after the run started",
+                    timer.training_time(),
+                    "validation included" if splits.validation is not None else "no validation",
+                    timer.time_to_first_step(),
                 )
                 test_values = model.evaluate(splits.test, verbose=0, return_dict=True)
             logger.info(
