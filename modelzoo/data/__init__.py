@@ -346,7 +346,10 @@ def batched_array_pipeline(
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
         orders = seeds.map(lambda draw: tf.random.experimental.stateless_shuffle(
             tf.range(count, dtype=tf.int64), seed=tf.stack([draw, tf.constant(seed, tf.int64)])))
-        indices = orders.flat_map(batch_positions)
+        # flat_map hides the number of batches, which Keras needs to show
+        # progress and to avoid an end-of-data check after every step.
+        indices = orders.flat_map(batch_positions).apply(
+            tf.data.experimental.assert_cardinality(num_batches))
     elif shuffle:
         indices = tf.data.Dataset.range(count).shuffle(
             shuffle_buffer, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
