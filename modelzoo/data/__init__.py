@@ -264,11 +264,12 @@ def make_image_pipeline(
 ):
     """Return a batched, prefetched `tf.data.Dataset` of scaled images.
 
-    Integer pixels (uint8 from every source) are scaled to float32 in [0, 1]
-    and reshaped to `input_shape` once, in NumPy, before the pipeline is
-    built; float pixels are only cast. Batches are then gathered from those
-    arrays (see `batched_array_pipeline`), so no epoch repeats the scaling.
-    With `targets="inputs"`, each batch is `(images, images)`: one tensor
+    The images are reshaped to `input_shape` once, in NumPy. uint8 pixels
+    (from every source) stay uint8 in memory, a quarter of the float32 size,
+    and each gathered batch is cast to float32 and divided by 255 in one
+    vectorized step, which gives the same values as scaling in NumPy. Other
+    dtypes are scaled in NumPy before the pipeline is built (integers divided
+    by 255, floats only cast). See `batched_array_pipeline`. With `targets="inputs"`, each batch is `(images, images)`: one tensor
     used twice, not a copy. With `noise`, the inputs are corrupted after
     batching; the training split (`shuffle=True`) gets new noise on each
     pass and other splits the same noise on every pass.
@@ -279,10 +280,16 @@ def make_image_pipeline(
     import tensorflow as tf
 
     input_shape = tuple(input_shape)
-    images = scale_images(images, input_shape)
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.reshape((len(images), *input_shape))
+        divisor = 255.0
+    else:
+        images = scale_images(images, input_shape)
+        divisor = None
     dataset = batched_array_pipeline(
         images, labels.astype(np.int32), batch_size=batch_size, shuffle=shuffle, seed=seed,
-        shuffle_buffer=shuffle_buffer,
+        shuffle_buffer=shuffle_buffer, divisor=divisor,
     )
     if targets == "inputs":
         dataset = dataset.map(lambda image, label: (image, image))
@@ -310,6 +317,7 @@ def batched_array_pipeline(
     shuffle: bool,
     seed: int,
     shuffle_buffer: int | None = None,
+    divisor: float | None = None,
 ):
     """Return a `tf.data.Dataset` of `(x, y)` batches gathered from in-memory arrays.
 
@@ -323,7 +331,8 @@ def batched_array_pipeline(
       as a buffer of B examples, at a cost per index;
     - no shuffle: consecutive slices.
 
-    Each batch is then one `tf.gather` from `x` and one from `y`. The last
+    Each batch is then one `tf.gather` from `x` and one from `y`; with
+    `divisor`, the `x` batch is cast to float32 and divided by it. The last
     batch may be smaller than `batch_size`. Not prefetched; the caller adds
     `prefetch`.
     """
@@ -355,11 +364,13 @@ def batched_array_pipeline(
             shuffle_buffer, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     else:
         indices = batch_positions(tf.range(count, dtype=tf.int64))
-    return indices.map(
-        lambda index: (tf.gather(features, index), tf.gather(targets, index)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
+    def gather(index):
+        inputs = tf.gather(features, index)
+        if divisor is not None:
+            inputs = tf.cast(inputs, tf.float32) / divisor
+        return inputs, tf.gather(targets, index)
+
+    return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def split_dataset(dataset, validation_fraction: float, seed: int, *, count: int | None = None):
