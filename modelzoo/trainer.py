@@ -433,7 +433,7 @@ class Trainer:
                 )
             )
         if settings.tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+            callbacks.append(_EpochTensorBoard(log_dir=str(run_dir / "tensorboard")))
         return callbacks
 
 
@@ -552,6 +552,28 @@ def _attach_handler(handler: logging.Handler) -> None:
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+
+
+class _EpochTensorBoard(keras.callbacks.TensorBoard):
+    """`keras.callbacks.TensorBoard` with its default `update_freq="epoch"`, minus per-batch work.
+
+    Keras 3.15's TensorBoard calls `tf.summary.scalar` for every metric after
+    every training batch, even when it writes only per epoch, and because it
+    defines `on_train_batch_end`, Keras converts each batch's logs to Python
+    numbers synchronously. This subclass keeps the base class's no-op batch
+    hooks, so it supports neither batch-level summaries nor profiling, and it
+    writes the training graph after the first epoch instead of the first batch.
+    """
+
+    on_train_batch_begin = keras.callbacks.Callback.on_train_batch_begin
+    on_train_batch_end = keras.callbacks.Callback.on_train_batch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        # NOTE: these two private members exist in Keras 3.15's TensorBoard.
+        if self._should_write_train_graph:
+            self._write_keras_model_train_graph()
+            self._should_write_train_graph = False
+        super().on_epoch_end(epoch, logs)
 
 
 class _EpochLogger(keras.callbacks.Callback):
