@@ -17,7 +17,8 @@ def render(results: dict) -> str:
     versions = results["versions"]
     settings = results["settings"]
     lines = [
-        f"Command: `{results['command']}` ({results['date']}, {results['harness_seconds']:.0f} s "
+        f"Command: `{results['command']}` ({results['date']}, commit "
+        f"{results.get('commit') or 'unknown'}, {results['harness_seconds']:.0f} s "
         f"in all). {settings['repeats']} modelzoo/plain-Keras pairs per model, "
         f"{settings['epochs']} epochs per run; samples/s leave out the first epoch and "
         "validation.",

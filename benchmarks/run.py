@@ -170,6 +170,18 @@ def _gpu_names() -> str:
     return ", ".join(gpu.name for gpu in gpus) if gpus else "no GPU visible to TensorFlow"
 
 
+def git_commit() -> str | None:
+    """Return the checked-out commit, with `+changes` when tracked files differ; None outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed.strip() else "")
+
+
 def versions() -> dict:
     import keras
     import numpy
@@ -195,6 +207,7 @@ def run(args) -> dict:
         "mode": "quick" if args.quick else "full",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": args.command_line,
+        "commit": git_commit(),
         "hardware": hardware(),
         "versions": versions(),
         "settings": {"epochs": args.epochs, "repeats": args.repeats, "quick": args.quick,
