@@ -65,7 +65,7 @@ def _model_row(entry: dict, label: str | None = None) -> str:
         f"**{entry['ratio']:.3f}**",
         f"{entry['seconds_per_epoch']:.2f}",
         f"{pipeline:,.0f}" if pipeline is not None else "",
-        f"{over:.0f}x" if over is not None else "",
+        f"{over:.1f}x" if over is not None else "",
         f"{entry['time_to_first_step_seconds']:.1f}",
         f"{entry['peak_rss_mb']:,.0f}",
         metrics,

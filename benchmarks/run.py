@@ -256,7 +256,7 @@ def format_model_line(entry: dict) -> str:
         f"plain Keras {entry['reference_samples_per_second']:,.0f} samples/s, "
         f"modelzoo / plain Keras = {entry['ratio']:.3f} (median of {len(entry['pairs'])} pairs); "
         f"input pipeline {entry['pipeline_samples_per_second']:,.0f} samples/s "
-        f"({entry['pipeline_over_training']:.0f}x training); "
+        f"({entry['pipeline_over_training']:.1f}x training); "
         f"peak memory {entry['peak_rss_mb']:,.0f} MiB"
     )
 
