@@ -93,6 +93,7 @@ def resolve_precision(request: str, device: str, *,
 
 
 def _gpu_precision() -> tuple[str, str]:
+    # NOTE: this branch has not run on a GPU; the tests cover the CPU branches only.
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
