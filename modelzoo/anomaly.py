@@ -127,13 +127,19 @@ def load_anomaly_data(
 
 
 def make_series_pipeline(series: np.ndarray, *, batch_size: int, shuffle: bool, seed: int):
-    """Return a batched `tf.data.Dataset` of `(series, series)` pairs (one tensor, no copy)."""
+    """Return a batched `tf.data.Dataset` of `(series, series)` pairs (one tensor, no copy).
+
+    Batches are gathered from the in-memory array by shuffled index, as in
+    `modelzoo.data.batched_array_pipeline`.
+    """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(series.astype("float32"))
+    values = tf.constant(series.astype("float32"))
+    dataset = tf.data.Dataset.range(len(series))
     if shuffle:
         dataset = dataset.shuffle(len(series), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).map(lambda batch: (batch, batch))
+    dataset = dataset.batch(batch_size).map(lambda index: tf.gather(values, index))
+    dataset = dataset.map(lambda batch: (batch, batch))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

@@ -80,7 +80,9 @@ class DataConfig:
         test_subset: Use only the first this many test examples; unset uses all.
         shuffle_buffer: Shuffle buffer size in examples; unset shuffles the
             whole training set each epoch.
-        cache: Cache decoded examples in memory after the first epoch.
+        cache: Kept so that older configs still load. It changes nothing,
+            because every loader decodes its data once into in-memory arrays
+            and the pipelines gather batches from them.
         noise: Corrupt the inputs (never the targets) of a reconstruction
             model, for a denoising autoencoder: `gaussian` adds
             `noise_level * N(0, 1)` and clips to [0, 1], `masking` sets a
@@ -161,11 +163,22 @@ class OptimizerConfig:
     Attributes:
         name: Any name `keras.optimizers.get` accepts: `adam`, `adamw`,
             `sgd`, `rmsprop`, `nadam`, ...
-        learning_rate: Initial learning rate.
+        learning_rate: Initial learning rate; with `schedule: one_cycle`, the
+            peak rate.
+        schedule: `constant` keeps `learning_rate` unless a callback changes
+            it. `one_cycle` rises linearly from `learning_rate / 25` to
+            `learning_rate` over the first `warmup_fraction` of all training
+            steps (`training.epochs` full epochs), then falls along a cosine
+            to `learning_rate / 1000`. It cannot be combined with
+            `callbacks.reduce_lr_on_plateau`.
+        warmup_fraction: `one_cycle`: fraction of the training steps spent
+            rising to the peak.
     """
 
     name: str = "adam"
     learning_rate: float = _field(1e-3, exclusive_minimum=0.0)
+    schedule: str = _field("constant", choices=("constant", "one_cycle"))
+    warmup_fraction: float = _field(0.25, minimum=0.0, maximum=1.0)
 
 
 @dataclasses.dataclass
@@ -180,6 +193,13 @@ class TrainingConfig:
             or `gpu`.
         verbose: Keras progress output: 1 shows a progress bar, 2 one line
             per epoch, 0 nothing.
+        precision: `float32`, or a Keras mixed-precision policy:
+            `mixed_bfloat16` or `mixed_float16` compute in 16 bits with
+            float32 weights, outputs and losses. `auto` picks
+            `mixed_bfloat16` on a CPU with bf16 instructions (the
+            `amx_bf16` or `avx512_bf16` flag in `/proc/cpuinfo`),
+            `mixed_float16` on a CUDA GPU with tensor cores, else `float32`,
+            and logs the reason. See `modelzoo.precision`.
         deterministic: Turn on TensorFlow op determinism
             (`tf.config.experimental.enable_op_determinism`). On the CPU, runs
             with the same seed repeat bit for bit without it. On a GPU it is
@@ -192,6 +212,8 @@ class TrainingConfig:
     seed: int = _field(42, minimum=0)
     device: str = _field("auto", choices=("auto", "cpu", "gpu"))
     verbose: int = _field(1, choices=(0, 1, 2))
+    precision: str = _field("float32", choices=("auto", "float32", "mixed_bfloat16",
+                                                "mixed_float16"))
     deterministic: bool = False
 
 
@@ -336,7 +358,19 @@ def config_from_dict(data: dict | None) -> Config:
     """Validate a nested dictionary and return a `Config`."""
     config = _build(Config, data or {}, prefix="")
     check_checkpoint_path(config.callbacks.model_checkpoint)
+    check_schedule(config)
     return config
+
+
+def check_schedule(config: Config) -> None:
+    """Reject a learning-rate schedule together with ReduceLROnPlateau, which would fight it."""
+    schedule = config.optimizer.schedule
+    if schedule != "constant" and config.callbacks.reduce_lr_on_plateau.enabled:
+        raise ConfigError(
+            f"optimizer.schedule is {schedule!r}, which sets the learning rate of every step, "
+            "so callbacks.reduce_lr_on_plateau cannot change it. Set "
+            "callbacks.reduce_lr_on_plateau.enabled=false or optimizer.schedule=constant."
+        )
 
 
 def check_checkpoint_path(settings: ModelCheckpointConfig) -> None:

@@ -50,6 +50,7 @@ from modelzoo.device import select_device
 from modelzoo.errors import ConfigError
 from modelzoo.models import build, get_spec
 from modelzoo.plots import plot_history
+from modelzoo.precision import precision_policy, resolve_precision
 from modelzoo.resume import (
     RunBackup,
     StopOnSignals,
@@ -60,6 +61,7 @@ from modelzoo.resume import (
     remove_backup,
 )
 from modelzoo.runs import create_run_dir, save_model_atomic, write_atomic, write_json
+from modelzoo.timing import TrainingTimer
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +110,7 @@ class Trainer:
                 the run directory contains a backup of the last completed epoch.
         """
         config = self.config
+        run_started = time.perf_counter()
         check_legacy_keras_env()
         if self.resume_dir is not None:
             check_resumable(self.resume_dir)
@@ -119,9 +122,13 @@ class Trainer:
         try:
             set_seed(config.training.seed, deterministic=config.training.deterministic)
             device = select_device(config.training.device)
-            with tf.device(device):
+            precision, precision_reason = resolve_precision(config.training.precision, device)
+            logger.info("Precision: %s (%s)", precision, precision_reason)
+            # Layers read the global policy when they are created, so the model keeps it.
+            with tf.device(device), precision_policy(precision):
                 model = self.build_model()
             splits = self.load_data(model)
+            self._set_schedule(model, splits.info.num_train)
             self.test_data = splits.test
             self.check_data(model, splits)
             check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
@@ -140,7 +147,7 @@ class Trainer:
             if self.resume_dir is None:
                 write_atomic(run_dir / "config.yaml", _resolved_config(config).to_yaml())
 
-            timer = _EpochTimer()
+            timer = TrainingTimer(started=run_started)
             callbacks = self._callbacks(run_dir)
             backup = RunBackup(
                 run_dir,
@@ -183,6 +190,13 @@ class Trainer:
                     )
                     raise
                 wall_time = time.perf_counter() - started
+                logger.info(
+                    "Training took %s s from the first step to the end of the last epoch (%s); "
+                    "the first step ended %s s after the run started",
+                    timer.training_time(),
+                    "validation included" if splits.validation is not None else "no validation",
+                    timer.time_to_first_step(),
+                )
                 test_values = model.evaluate(splits.test, verbose=0, return_dict=True)
             logger.info(
                 "Test metrics: %s",
@@ -195,8 +209,12 @@ class Trainer:
                 "epochs_run": len(backup.history),
                 "best_epoch": _best_epoch(history_values, config),
                 "wall_time_seconds": round(wall_time, 3),
+                "train_time_seconds": timer.training_time(),
+                "time_to_first_step_seconds": timer.time_to_first_step(),
+                "epoch_seconds": [round(value, 3) for value in timer.epoch_seconds],
                 "train_samples_per_second": timer.samples_per_second(splits.info.num_train),
                 "device": device,
+                "precision": precision,
                 "dataset": splits.info.to_dict(),
                 "model": config.model.name,
                 "parameters": int(model.count_params()),
@@ -227,6 +245,22 @@ class Trainer:
         check_keras_object(model, role=f"model returned by the {config.model.name!r} builder")
         logger.info("Model %s: %s parameters", config.model.name, f"{model.count_params():,}")
         return model
+
+    def _set_schedule(self, model: keras.Model, num_train: int) -> None:
+        settings = self.config.optimizer
+        if settings.schedule == "constant":
+            return
+        training = self.config.training
+        steps_per_epoch = -(-num_train // training.batch_size)
+        model.optimizer.learning_rate = one_cycle_schedule(
+            settings.learning_rate, total_steps=steps_per_epoch * training.epochs,
+            warmup_fraction=settings.warmup_fraction,
+        )
+        logger.info(
+            "Learning rate: one cycle over %d steps, warm-up over the first %.0f%% to %g, "
+            "then cosine decay", steps_per_epoch * training.epochs,
+            100 * settings.warmup_fraction, settings.learning_rate,
+        )
 
     def check_data(self, model: keras.Model, splits) -> None:
         """Check every split's shapes and labels (or targets) against `model` before training."""
@@ -399,7 +433,7 @@ class Trainer:
                 )
             )
         if settings.tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+            callbacks.append(_EpochTensorBoard(log_dir=str(run_dir / "tensorboard")))
         return callbacks
 
 
@@ -423,6 +457,26 @@ def train_model(model: str | Config = "cnn", *, overrides: list[str] | None = No
         flat = {SHORTCUTS.get(key, key).replace(".", "__"): value for key, value in kwargs.items()}
         config = load_config(model, overrides=overrides, **flat)
     return Trainer(config).run()
+
+
+def one_cycle_schedule(peak: float, *, total_steps: int, warmup_fraction: float,
+                       start_divisor: float = 25.0, final_fraction: float = 1e-3):
+    """Return a one-cycle learning-rate schedule as a Keras `CosineDecay`.
+
+    The rate rises linearly from `peak / start_divisor` to `peak` over the
+    first `warmup_fraction` of `total_steps`, then falls along a cosine to
+    `peak * final_fraction` at the last step. Unlike the original one-cycle
+    policy, the momentum is not cycled. `CosineDecay` is a built-in Keras
+    class, so `model.keras` files reload without custom objects.
+    """
+    warmup_steps = int(round(total_steps * warmup_fraction))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak / start_divisor,
+        decay_steps=max(total_steps - warmup_steps, 1),
+        alpha=final_fraction,
+        warmup_target=peak,
+        warmup_steps=warmup_steps,
+    )
 
 
 def set_seed(seed: int, *, deterministic: bool = False) -> None:
@@ -500,36 +554,26 @@ def _attach_handler(handler: logging.Handler) -> None:
         root.setLevel(logging.INFO)
 
 
-class _EpochTimer(keras.callbacks.Callback):
-    """Measure the training part of each epoch, excluding validation."""
+class _EpochTensorBoard(keras.callbacks.TensorBoard):
+    """`keras.callbacks.TensorBoard` with its default `update_freq="epoch"`, minus per-batch work.
 
-    def __init__(self):
-        super().__init__()
-        self.train_seconds: list[float] = []
-        self._epoch_start = 0.0
-        self._in_epoch = False
+    Keras 3.15's TensorBoard calls `tf.summary.scalar` for every metric after
+    every training batch, even when it writes only per epoch, and because it
+    defines `on_train_batch_end`, Keras converts each batch's logs to Python
+    numbers synchronously. This subclass keeps the base class's no-op batch
+    hooks, so it supports neither batch-level summaries nor profiling, and it
+    writes the training graph after the first epoch instead of the first batch.
+    """
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
-        self._in_epoch = True
-
-    def on_test_begin(self, logs=None):
-        self._close_epoch()
+    on_train_batch_begin = keras.callbacks.Callback.on_train_batch_begin
+    on_train_batch_end = keras.callbacks.Callback.on_train_batch_end
 
     def on_epoch_end(self, epoch, logs=None):
-        self._close_epoch()
-
-    def _close_epoch(self):
-        if self._in_epoch:
-            self.train_seconds.append(time.perf_counter() - self._epoch_start)
-            self._in_epoch = False
-
-    def samples_per_second(self, samples_per_epoch: int) -> float | None:
-        """Return training throughput, leaving out the first epoch (graph tracing) if possible."""
-        seconds = self.train_seconds[1:] or self.train_seconds
-        if not seconds:
-            return None
-        return round(samples_per_epoch * len(seconds) / sum(seconds), 1)
+        # NOTE: these two private members exist in Keras 3.15's TensorBoard.
+        if self._should_write_train_graph:
+            self._write_keras_model_train_graph()
+            self._should_write_train_graph = False
+        super().on_epoch_end(epoch, logs)
 
 
 class _EpochLogger(keras.callbacks.Callback):

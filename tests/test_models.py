@@ -159,3 +159,34 @@ def test_saved_model_predicts_identically(tmp_path, mnist_batch):
     reloaded = keras.models.load_model(tmp_path / "cnn.keras")
 
     np.testing.assert_array_equal(model.predict(images, verbose=0), reloaded.predict(images, verbose=0))
+
+
+def test_cnn_recipe_options_build_expected_layers(mnist_batch):
+    model = modelzoo.build("cnn", convs_per_block=2, padding="same", batch_norm=True,
+                           random_translation=0.1, random_rotation=0.03)
+    names = [layer.name for layer in model.layers]
+
+    assert names[1:3] == ["random_translation", "random_rotation"]
+    assert {"conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv1_1_bn", "dense_bn"} <= set(names)
+    assert model.get_layer("conv1_1").use_bias is False
+    assert model.get_layer("pool2").output.shape[1:3] == (7, 7)
+    images, labels = mnist_batch
+    before, after = losses_fall(model, images[:128], labels[:128], steps=5)
+    assert after < before
+
+
+def test_cnn_augmentation_only_in_training(mnist_batch):
+    model = modelzoo.build("cnn", random_translation=0.2, random_rotation=0.1)
+    augmentation = keras.Model(model.input, model.get_layer("random_rotation").output)
+    images = mnist_batch[0][:16]
+
+    unchanged = augmentation(images, training=False)
+    changed = augmentation(images, training=True)
+
+    np.testing.assert_array_equal(np.asarray(unchanged), images)
+    assert not np.allclose(np.asarray(changed), images)
+
+
+def test_cnn_rejects_zero_convs_per_block():
+    with pytest.raises(ValueError, match="convs_per_block must be >= 1; received 0"):
+        modelzoo.build("cnn", convs_per_block=0)

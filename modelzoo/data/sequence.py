@@ -98,15 +98,22 @@ def make_sequence_pipeline(
     shuffle_buffer: int | None = None,
     cache: bool = True,
 ):
-    """Return a batched, prefetched `tf.data.Dataset` of `(sequence, label)` pairs."""
+    """Return a batched, prefetched `tf.data.Dataset` of `(sequence, label)` pairs.
+
+    Batches are gathered from the in-memory arrays (see
+    `modelzoo.data.batched_array_pipeline`). `cache` is accepted for
+    compatibility and changes nothing, because the arrays already live in
+    memory.
+    """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
-    if cache:
-        dataset = dataset.cache()
-    if shuffle:
-        dataset = dataset.shuffle(shuffle_buffer or len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    from modelzoo.data import batched_array_pipeline
+
+    dataset = batched_array_pipeline(
+        x, y.astype(np.int32), batch_size=batch_size, shuffle=shuffle, seed=seed,
+        shuffle_buffer=shuffle_buffer,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def check_input_shape(name: str, data_shape: tuple, model_shape: Sequence | None) -> None:

@@ -1,0 +1,1 @@
+"""Benchmark harness of modelzoo: `python -m benchmarks.run`; see `benchmarks/run.py`."""

@@ -1,0 +1,257 @@
+"""One benchmark measurement in its own process: `python -m benchmarks.worker KIND MODEL ...`.
+
+Each measurement runs in a fresh process, so its peak resident memory
+(`ru_maxrss`) and its time to the first training step belong to it alone.
+The last line of standard output is `BENCH_RESULT <json>`.
+
+Kinds:
+
+- `modelzoo`: `modelzoo.Trainer(config).run()` on the model's default
+  config, as a user runs it (callbacks, validation, backups, TensorBoard).
+- `reference`: the plain-Keras model of `benchmarks.reference`, trained
+  with `model.fit` on NumPy arrays already in memory, same examples, batch
+  size, epochs and precision.
+- `torch`: the tutorial's CNN in PyTorch, a CPU eager training loop over
+  in-memory tensors (`cnn` only; needs the `bench` extra).
+- `pipeline`: iterate the modelzoo training split with no model, inside
+  TensorFlow.
+
+Every training kind reports steady-state samples per second over the
+epochs after the first (the first includes tracing or warm-up), timed from
+each epoch's start to its validation, or its end without validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+RESULT_PREFIX = "BENCH_RESULT "
+
+# The subset sizes of quick mode keep each run to seconds while every epoch
+# still has 9 or more steps. The dense autoencoder trains on all 60,000 images
+# (54,000 after the validation split), because its epochs last about a second.
+QUICK_TRAIN_SUBSET = {"lstm": 640, "lstm_fcn": 640, "text_lstm": 2560,
+                      "sequence_autoencoder": 640, "autoencoder": 60_000}
+QUICK_DEFAULT_TRAIN_SUBSET = 12_800
+QUICK_TEST_SUBSET = 2_000
+
+
+def bench_config(model: str, *, epochs: int, seed: int, precision: str, quick: bool,
+                 output_dir: str, train_subset: int | None = None):
+    """Return the model's default config with the benchmark's settings applied.
+
+    Early stopping is off so that every run trains `epochs` epochs. Plots are
+    off because they are drawn after training and only cost wall time.
+    `train_subset` replaces the quick mode's subset size.
+    """
+    from modelzoo.config import load_config
+    from modelzoo.models import get_spec
+
+    overrides = [
+        f"training.epochs={epochs}",
+        f"training.seed={seed}",
+        f"training.precision={precision}",
+        "training.verbose=0",
+        "callbacks.early_stopping.enabled=false",
+        f"output.dir={output_dir}",
+        "output.plots=false",
+    ]
+    if quick:
+        subset = train_subset or QUICK_TRAIN_SUBSET.get(model, QUICK_DEFAULT_TRAIN_SUBSET)
+        overrides += [f"data.train_subset={subset}", f"data.test_subset={QUICK_TEST_SUBSET}"]
+    elif train_subset is not None:
+        overrides.append(f"data.train_subset={train_subset}")
+    source = model if get_spec(model).config else {"model": {"name": model}}
+    return load_config(source, overrides=overrides)
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MiB (Linux reports KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return round(peak / divisor, 1)
+
+
+def run_modelzoo(config) -> dict:
+    """Train through `modelzoo.Trainer` and return its timing and test metrics."""
+    from modelzoo.trainer import Trainer
+
+    result = Trainer(config).run()
+    metrics = result.metrics
+    return {
+        "samples_per_second": metrics["train_samples_per_second"],
+        "epoch_seconds": metrics["epoch_seconds"],
+        "time_to_first_step_seconds": metrics["time_to_first_step_seconds"],
+        "train_time_seconds": metrics["train_time_seconds"],
+        "num_train": result.info.num_train,
+        "test_metrics": {name: value for name, value in metrics.items()
+                         if name.startswith("test_")},
+        "precision": metrics["precision"],
+    }
+
+
+def load_training_arrays(config):
+    """Return the modelzoo training split of `config` as NumPy arrays `(x, y)`, in memory."""
+    from modelzoo.trainer import Trainer
+
+    trainer = Trainer(config)
+    model = trainer.build_model()
+    splits = trainer.load_data(model)
+    inputs, targets = [], []
+    for batch_inputs, batch_targets in splits.train:
+        inputs.append(batch_inputs.numpy())
+        targets.append(batch_targets.numpy())
+    return np.concatenate(inputs), np.concatenate(targets)
+
+
+def run_reference(config) -> dict:
+    """Train the plain-Keras reference with `model.fit` on in-memory arrays."""
+    import keras
+
+    from benchmarks.reference import build_reference
+    from modelzoo.precision import precision_policy, resolve_precision
+    from modelzoo.timing import TrainingTimer
+
+    x, y = load_training_arrays(config)
+    keras.utils.set_random_seed(config.training.seed)
+    policy, _ = resolve_precision(config.training.precision, "/CPU:0")
+    started = time.perf_counter()
+    with precision_policy(policy):
+        model, origin = build_reference(config)
+    timer = TrainingTimer(started=started)
+    model.fit(x, y, batch_size=config.training.batch_size, epochs=config.training.epochs,
+              shuffle=True, verbose=0, callbacks=[timer])
+    return {
+        "samples_per_second": timer.samples_per_second(len(x)),
+        "epoch_seconds": [round(value, 3) for value in timer.epoch_seconds],
+        "time_to_first_step_seconds": timer.time_to_first_step(),
+        "num_train": int(len(x)),
+        "origin": origin,
+        "precision": policy,
+    }
+
+
+def run_torch(config) -> dict:
+    """Train the tutorial's CNN with a PyTorch CPU eager loop; report samples per second."""
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not installed; pip install 'modelzoo[bench]' to add it"}
+    if config.model.name != "cnn":
+        return {"skipped": f"no PyTorch version of {config.model.name!r}; only 'cnn' has one"}
+
+    x, y = load_training_arrays(config)
+    torch.manual_seed(config.training.seed)
+    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    labels = torch.from_numpy(y.astype(np.int64))
+    network = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64 * 5 * 5, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.optimizer.learning_rate)
+    loss_function = torch.nn.CrossEntropyLoss()
+    batch_size = config.training.batch_size
+    epoch_seconds = []
+    for _ in range(config.training.epochs):
+        started = time.perf_counter()
+        order = torch.randperm(len(inputs))
+        network.train()
+        for begin in range(0, len(inputs), batch_size):
+            index = order[begin:begin + batch_size]
+            optimizer.zero_grad()
+            loss = loss_function(network(inputs[index]), labels[index])
+            loss.backward()
+            optimizer.step()
+        epoch_seconds.append(time.perf_counter() - started)
+    steady = epoch_seconds[1:] or epoch_seconds
+    return {
+        "samples_per_second": round(len(inputs) * len(steady) / sum(steady), 1),
+        "epoch_seconds": [round(value, 3) for value in epoch_seconds],
+        "num_train": int(len(inputs)),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def run_pipeline(config, passes: int = 3) -> dict:
+    """Iterate the modelzoo training split `passes` times with no model; time the later passes.
+
+    Each pass runs inside TensorFlow (`Dataset.reduce`), as `model.fit`'s
+    compiled training function pulls its batches, so the Python overhead of a
+    `for` loop over the batches is not counted.
+    """
+    import tensorflow as tf
+
+    from modelzoo.trainer import Trainer
+
+    trainer = Trainer(config)
+    model = trainer.build_model()
+    splits = trainer.load_data(model)
+
+    def count_examples(total, batch):
+        return total + tf.shape(tf.nest.flatten(batch)[0], out_type=tf.int64)[0]
+
+    seconds = []
+    for _ in range(passes):
+        started = time.perf_counter()
+        examples = int(splits.train.reduce(tf.constant(0, tf.int64), count_examples))
+        seconds.append(time.perf_counter() - started)
+        if examples != splits.info.num_train:
+            raise RuntimeError(f"the training split yielded {examples} examples, "
+                               f"expected {splits.info.num_train}")
+    steady = seconds[1:] or seconds
+    num_train = splits.info.num_train
+    return {
+        "samples_per_second": round(num_train * len(steady) / sum(steady), 1),
+        "pass_seconds": [round(value, 4) for value in seconds],
+        "num_train": num_train,
+    }
+
+
+RUNNERS = {"modelzoo": run_modelzoo, "reference": run_reference, "torch": run_torch,
+           "pipeline": run_pipeline}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker",
+                                     description="Run one benchmark measurement.")
+    parser.add_argument("kind", choices=sorted(RUNNERS))
+    parser.add_argument("model", help="registered model name")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs to train (default: 3)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument("--precision", default="float32",
+                        help="training.precision of the run (default: float32)")
+    parser.add_argument("--quick", action="store_true",
+                        help="train on a subset of the training split, test on 2,000 examples")
+    parser.add_argument("--train-subset", type=int, metavar="N",
+                        help="train on the first N training examples (before the validation "
+                        "split)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="modelzoo-bench-") as output_dir:
+        config = bench_config(args.model, epochs=args.epochs, seed=args.seed,
+                              precision=args.precision, quick=args.quick,
+                              output_dir=output_dir, train_subset=args.train_subset)
+        result = RUNNERS[args.kind](config)
+    result.update(kind=args.kind, model=args.model, seed=args.seed,
+                  requested_precision=args.precision, peak_rss_mb=peak_rss_mb())
+    sys.stdout.flush()
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())

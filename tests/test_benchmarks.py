@@ -1,0 +1,56 @@
+"""Smoke test of the benchmark harness: real runs on a small MNIST subset, no timing checks."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_harness_writes_results_and_table(tmp_path, data_dir):
+    output = tmp_path / "quick.json"
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text("# Benchmarks\n\nHand-written text stays.\n")
+    command = [sys.executable, "-m", "benchmarks.run", "--quick", "--models", "autoencoder",
+               "--repeats", "1", "--epochs", "2", "--train-subset", "1024", "--skip-extras",
+               "--output", str(output), "--markdown", str(markdown)]
+
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "MODELZOO_DATA_DIR": str(data_dir)})
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "modelzoo / plain Keras = " in completed.stdout
+    results = json.loads(output.read_text())
+    entry = results["models"]["autoencoder"]
+    assert entry["reference_origin"] == "inline"
+    assert entry["modelzoo_samples_per_second"] > 0
+    assert entry["reference_samples_per_second"] > 0
+    assert entry["pipeline_samples_per_second"] > 0
+    assert entry["peak_rss_mb"] > 0
+    assert entry["num_train"] == 922  # 1,024 minus the 10% validation split
+    assert set(entry["test_metrics"]) == {"test_loss", "test_binary_crossentropy"}
+    assert results["hardware"]["cores"] >= 1
+    text = markdown.read_text()
+    assert text.startswith("# Benchmarks\n\nHand-written text stays.\n")
+    assert "| autoencoder | 922 |" in text
+    assert text.count("<!-- benchmarks: quick results") == 1
+
+
+def test_torch_measurement_skips_without_torch(data_dir):
+    # A None entry in sys.modules makes `import torch` raise ImportError, as on a
+    # machine without the bench extra.
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = None\n"
+        "from benchmarks.worker import main\n"
+        "main(['torch', 'cnn', '--epochs', '2', '--quick', '--train-subset', '512'])\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                               text=True, timeout=300,
+                               env={**os.environ, "MODELZOO_DATA_DIR": str(data_dir)})
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1].split(" ", 1)[1])
+    assert result["skipped"] == "torch is not installed; pip install 'modelzoo[bench]' to add it"

@@ -1,0 +1,102 @@
+"""The batched input pipeline: every example once per epoch, seeded reshuffles, scaling done once."""
+
+import numpy as np
+
+from modelzoo.data import batched_array_pipeline, load_dataset, make_image_pipeline, scale_images
+
+
+def epoch_labels(dataset):
+    return np.concatenate([labels.numpy() for _, labels in dataset])
+
+
+def test_each_epoch_yields_every_example_once(mnist_arrays):
+    images = mnist_arrays.x_train[:1000]
+    labels = np.arange(1000, dtype=np.int32)  # labels as ids make each example traceable
+    dataset = make_image_pipeline(images, labels, batch_size=64, shuffle=True, seed=3)
+
+    first, second = epoch_labels(dataset), epoch_labels(dataset)
+
+    assert sorted(first) == list(range(1000))
+    assert sorted(second) == list(range(1000))
+    assert not np.array_equal(first, second), "the order must change between epochs"
+
+
+def test_same_seed_same_orders(mnist_arrays):
+    images, labels = mnist_arrays.x_train[:500], np.arange(500, dtype=np.int32)
+    pipeline = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=11)
+    same_seed = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=11)
+    other_seed = make_image_pipeline(images, labels, batch_size=32, shuffle=True, seed=12)
+
+    for _ in range(2):
+        order = epoch_labels(pipeline)
+        assert np.array_equal(order, epoch_labels(same_seed))
+        assert not np.array_equal(order, epoch_labels(other_seed))
+
+
+def test_dropping_iterators_advances_epochs(mnist_arrays):
+    # A resumed run creates and drops one iterator per completed epoch
+    # (modelzoo.resume.advance_shuffle) to reach the next epoch's order.
+    images, labels = mnist_arrays.x_train[:400], np.arange(400, dtype=np.int32)
+    uninterrupted = make_image_pipeline(images, labels, batch_size=64, shuffle=True, seed=5)
+    resumed = make_image_pipeline(images, labels, batch_size=64, shuffle=True, seed=5)
+    epoch_labels(uninterrupted)
+    second_epoch = epoch_labels(uninterrupted)
+
+    iterator = iter(resumed)
+    del iterator
+
+    assert np.array_equal(epoch_labels(resumed), second_epoch)
+
+
+def test_images_match_their_labels_after_shuffle(mnist_arrays):
+    images = mnist_arrays.x_train[:300]
+    ids = np.arange(300, dtype=np.int32)
+    dataset = make_image_pipeline(images, ids, batch_size=50, shuffle=True, seed=0)
+
+    for batch_images, batch_ids in dataset:
+        expected = images[batch_ids.numpy()].astype(np.float32)[..., None] / 255.0
+        np.testing.assert_array_equal(batch_images.numpy(), expected)
+
+
+def test_unshuffled_split_keeps_order_and_last_partial_batch(mnist_arrays):
+    images, labels = mnist_arrays.x_test[:130], mnist_arrays.y_test[:130]
+    dataset = make_image_pipeline(images, labels, batch_size=64, shuffle=False, seed=0)
+    sizes = [int(batch_labels.shape[0]) for _, batch_labels in dataset]
+
+    assert sizes == [64, 64, 2]
+    np.testing.assert_array_equal(epoch_labels(dataset), labels)
+
+
+def test_shuffle_buffer_limits_how_far_examples_move():
+    x = np.arange(1000, dtype=np.float32)[:, None]
+    dataset = batched_array_pipeline(x, np.arange(1000), batch_size=10, shuffle=True, seed=0,
+                                     shuffle_buffer=20)
+    order = np.concatenate([labels.numpy() for _, labels in dataset])
+
+    assert sorted(order) == list(range(1000))
+    # With a buffer of 20, the example at position p comes from index < p + 20.
+    assert np.all(order < np.arange(1000) + 20)
+
+
+def test_scale_images_converts_once_to_float32(mnist_arrays):
+    images = mnist_arrays.x_train[:10]
+
+    scaled = scale_images(images, (784,))
+    already_float = scale_images(scaled, (28, 28, 1))
+
+    assert scaled.dtype == np.float32
+    assert scaled.shape == (10, 784)
+    assert scaled.max() == 1.0
+    assert scaled.min() == 0.0
+    np.testing.assert_array_equal(already_float.reshape(10, 784), scaled)
+
+
+def test_sequence_splits_use_batched_pipeline(data_dir):
+    train, validation, test, info = load_dataset("ucr/ItalyPowerDemand", data_dir=data_dir,
+                                                 batch_size=16, validation_fraction=0.2)
+    labels = epoch_labels(train)
+
+    assert len(labels) == info.num_train
+    first_inputs = next(iter(test))[0]
+    assert first_inputs.dtype == "float32"
+    assert tuple(first_inputs.shape[1:]) == info.input_shape
