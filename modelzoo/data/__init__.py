@@ -269,7 +269,9 @@ def make_image_pipeline(
     and each gathered batch is cast to float32 and divided by 255 in one
     vectorized step, which gives the same values as scaling in NumPy. Other
     dtypes are scaled in NumPy before the pipeline is built (integers divided
-    by 255, floats only cast). See `batched_array_pipeline`. With `targets="inputs"`, each batch is `(images, images)`: one tensor
+    by 255, floats only cast). See `batched_array_pipeline`.
+
+    With `targets="inputs"`, each batch is `(images, images)`: one tensor
     used twice, not a copy. With `noise`, the inputs are corrupted after
     batching; the training split (`shuffle=True`) gets new noise on each
     pass and other splits the same noise on every pass.
@@ -364,6 +366,7 @@ def batched_array_pipeline(
             shuffle_buffer, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     else:
         indices = batch_positions(tf.range(count, dtype=tf.int64))
+
     def gather(index):
         inputs = tf.gather(features, index)
         if divisor is not None:
