@@ -569,8 +569,9 @@ class _EpochTensorBoard(keras.callbacks.TensorBoard):
     on_train_batch_end = keras.callbacks.Callback.on_train_batch_end
 
     def on_epoch_end(self, epoch, logs=None):
-        # NOTE: these two private members exist in Keras 3.15's TensorBoard.
-        if self._should_write_train_graph:
+        # NOTE: these two private members exist in Keras 3.15's TensorBoard;
+        # getattr skips the graph, rather than failing, on a version without them.
+        if getattr(self, "_should_write_train_graph", False):
             self._write_keras_model_train_graph()
             self._should_write_train_graph = False
         super().on_epoch_end(epoch, logs)
