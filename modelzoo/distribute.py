@@ -109,19 +109,9 @@ def create_distribution(settings, device_request: str = "auto") -> Distribution:
     cluster = resolve_cluster(settings)
     configure_cpu_devices(settings.cpu_devices)
     name = settings.strategy
-    gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
-    if name == "auto":
-        name = "mirrored" if len(gpus) > 1 and device_request != "cpu" else "none"
-        logger.info("Strategy auto: %s (%d GPU(s) visible)", name, len(gpus))
-
-    if name == "none":
-        device = select_device(device_request)
-        distribution = Distribution("none", tf.distribute.get_strategy(), device, (device,))
-    elif name == "mirrored":
-        devices = _mirrored_devices(device_request, gpus)
-        strategy = tf.distribute.MirroredStrategy(devices=list(devices))
-        distribution = Distribution("mirrored", strategy, None, devices)
-    else:
+    if name == "multi_worker":
+        # Listing logical devices initialises TensorFlow's runtime, after
+        # which collective ops can no longer be configured, so this comes first.
         strategy = tf.distribute.MultiWorkerMirroredStrategy(
             cluster_resolver=_cluster_resolver(cluster, settings),
             communication_options=tf.distribute.experimental.CommunicationOptions(
@@ -130,10 +120,24 @@ def create_distribution(settings, device_request: str = "auto") -> Distribution:
         devices = tuple(strategy.extended.worker_devices)
         distribution = Distribution("multi_worker", strategy, None, devices, cluster)
         logger.info("Worker role: %s", cluster.describe())
-
+    else:
+        distribution = _local_distribution(name, device_request)
     logger.info("Strategy %s: %d replica(s) in sync on %s", distribution.name,
                 distribution.replicas, ", ".join(distribution.devices))
     return distribution
+
+
+def _local_distribution(name: str, device_request: str) -> Distribution:
+    gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
+    if name == "auto":
+        name = "mirrored" if len(gpus) > 1 and device_request != "cpu" else "none"
+        logger.info("Strategy auto: %s (%d GPU(s) visible)", name, len(gpus))
+    if name == "none":
+        device = select_device(device_request)
+        return Distribution("none", tf.distribute.get_strategy(), device, (device,))
+    devices = _mirrored_devices(device_request, gpus)
+    return Distribution("mirrored", tf.distribute.MirroredStrategy(devices=list(devices)), None,
+                        devices)
 
 
 def _mirrored_devices(device_request: str, gpus: list[str]) -> tuple[str, ...]:
