@@ -58,7 +58,7 @@ class ClusterInfo:
         return self.task_type == "worker" and self.task_index == 0 and not has_chief
 
     def describe(self) -> str:
-        """Return the role as one log phrase, such as `worker 1 of 2 (TF_CONFIG)`."""
+        """Return the role as one log phrase, such as `worker 1, non-chief, 2 worker(s), ...`."""
         role = "chief" if self.is_chief else "non-chief"
         return (f"{self.task_type} {self.task_index}, {role}, {self.num_workers} worker(s), "
                 f"cluster from {self.source}")
@@ -213,6 +213,7 @@ def parse_tf_config(text: str | None) -> ClusterInfo:
             f"TF_CONFIG has no 'task' with 'type' and 'index': {text[:200]!r}. Add "
             '"task": {"type": "worker", "index": N} for this process.'
         )
+
     cluster: dict[str, list[str]] = {}
     for task_type, hosts in value["cluster"].items():
         if not isinstance(hosts, list):
@@ -223,6 +224,7 @@ def parse_tf_config(text: str | None) -> ClusterInfo:
         for host in hosts:
             parse_host(host, key=f"TF_CONFIG cluster[{task_type!r}]")
         cluster[task_type] = list(hosts)
+
     task_type, index = task["type"], task["index"]
     if task_type not in TRAINING_TASK_TYPES:
         raise ConfigError(
@@ -235,6 +237,7 @@ def parse_tf_config(text: str | None) -> ClusterInfo:
             f"TF_CONFIG task index {index!r} is out of range: cluster[{task_type!r}] lists "
             f"{len(hosts)} address(es), so the index must be from 0 to {len(hosts) - 1}."
         )
+
     workers = sum(len(cluster.get(name, [])) for name in TRAINING_TASK_TYPES)
     return ClusterInfo("tf_config", cluster, task_type, index, workers)
 

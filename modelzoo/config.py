@@ -315,7 +315,7 @@ class DistributionConfig:
 
     Attributes:
         strategy: `auto` trains on one device, or with `MirroredStrategy`
-            over all visible GPUs when TensorFlow sees two or more. `none`
+            over all visible GPUs when TensorFlow detects two or more. `none`
             trains on one device (`training.device`). `mirrored` uses
             `MirroredStrategy` over all visible GPUs, or over the CPU's
             logical devices (see `cpu_devices`) when there is no GPU or

@@ -112,11 +112,18 @@ def create_distribution(settings, device_request: str = "auto") -> Distribution:
     if name == "multi_worker":
         # Listing logical devices initialises TensorFlow's runtime, after
         # which collective ops can no longer be configured, so this comes first.
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(
-            cluster_resolver=_cluster_resolver(cluster, settings),
-            communication_options=tf.distribute.experimental.CommunicationOptions(
-                timeout_seconds=settings.timeout_seconds),
-        )
+        try:
+            strategy = tf.distribute.MultiWorkerMirroredStrategy(
+                cluster_resolver=_cluster_resolver(cluster, settings),
+                communication_options=tf.distribute.experimental.CommunicationOptions(
+                    timeout_seconds=settings.timeout_seconds),
+            )
+        except RuntimeError as error:
+            raise ConfigError(
+                f"MultiWorkerMirroredStrategy could not be created ({error}): TensorFlow has "
+                "already run operations in this process. Start each worker as a fresh "
+                "process, for example with python -m modelzoo.train."
+            ) from None
         devices = tuple(strategy.extended.worker_devices)
         distribution = Distribution("multi_worker", strategy, None, devices, cluster)
         logger.info("Worker role: %s", cluster.describe())
@@ -165,8 +172,8 @@ def _cluster_resolver(cluster: ClusterInfo, settings):
         logger.warning("Strategy multi_worker without a cluster (no --worker-hosts, TF_CONFIG "
                        "or Slurm job): training as a single worker")
         return None
-    # TF_CONFIG is parsed by modelzoo.cluster already; both sources become
-    # one ClusterSpec, so the strategy sees exactly what was validated.
+    # modelzoo.cluster has parsed TF_CONFIG already. Both sources become one
+    # ClusterSpec, so the strategy gets exactly the cluster that was validated.
     return resolvers.SimpleClusterResolver(
         tf.train.ClusterSpec(cluster.cluster), task_type=cluster.task_type,
         task_id=cluster.task_index, rpc_layer="grpc",

@@ -8,15 +8,15 @@ symbolic build reads a `PerReplica` batch as a tensor, and its
 reduction dimension 0". `MirroredStrategy` takes another branch and trains
 with `fit`.
 
-This loop keeps everything else from Keras: each replica runs the model's
-own `train_step` and `test_step` (the compiled loss, the optimizer with its
-cross-replica gradient all-reduce, the compiled metrics), and the metric
-results are read in cross-replica context, where the metrics' `on_read`
-variables are summed over every replica of every worker. The callbacks get
-the same calls as under `fit`, so `RunBackup` (a
+This loop keeps everything else from Keras. Each replica runs the model's
+own `train_step` and `test_step`, with the compiled loss, the optimizer
+(which all-reduces the gradients across replicas) and the compiled metrics.
+The metric results are read in cross-replica context, where the metrics'
+`on_read` variables are summed over every replica of every worker. The
+callbacks get the same calls as under `fit`, so `RunBackup` (a
 `keras.callbacks.BackupAndRestore`) saves and restores epochs as in a
-one-device run. Every worker must run the same callbacks: reading a metric
-is a collective operation that all workers join.
+one-device run. Every worker must run the same callbacks, because reading
+a metric is a collective operation that all workers join.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def build_for_training(model: keras.Model, sample_batch) -> None:
 
     Call it inside the strategy scope. `fit` builds them from the first
     batch of its iterator, which under `MultiWorkerMirroredStrategy` is a
-    `PerReplica` value that the build cannot read; this builds them from a
-    plain batch instead, so no variable is created inside `strategy.run`.
+    `PerReplica` value that the build cannot read. This function builds them
+    from a plain batch, so no variable is created inside `strategy.run`.
     """
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
