@@ -199,17 +199,20 @@ class Trainer:
                 config.model.name, config.training.epochs, batch_size,
                 batch_size / distribution.replicas, distribution.replicas, device_text,
             )
+            # The directory that --resume takes: the chief's run directory, which a
+            # non-chief worker knows only when it was itself started with --resume.
+            resume_hint = run_dir if distribution.is_chief else self.resume_dir
             started = time.perf_counter()
             with distribution.scope():
                 try:
-                    with StopOnSignals(run_dir):
+                    with StopOnSignals(resume_hint):
                         self._fit(model, splits, epochs=epochs, callbacks=callbacks)
                 except TrainingInterrupted as interrupted:
                     logger.warning(
                         "Training stopped by %s after %d completed epoch(s). Resume with: "
                         "python -m modelzoo.train %s --resume %s",
                         interrupted.signal_name, backup.completed_epochs, config.model.name,
-                        self.resume_dir or run_dir,
+                        resume_hint or "CHIEF_RUN_DIR",
                     )
                     raise
                 wall_time = time.perf_counter() - started
