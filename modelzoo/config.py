@@ -336,7 +336,9 @@ class DistributionConfig:
         timeout_seconds: Abort a collective operation (the gradient
             all-reduce of `multi_worker`) that has not finished in this
             many seconds, for example because a worker died. Unset waits
-            forever.
+            forever. TensorFlow 2.21 documents this option
+            (`tf.distribute.experimental.CommunicationOptions`) as a
+            debugging aid that starts one thread per collective operation.
     """
 
     strategy: str = _field("auto", choices=("auto", "none", "mirrored", "multi_worker"))
