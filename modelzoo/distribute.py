@@ -167,6 +167,8 @@ def _mirrored_devices(device_request: str, gpus: list[str]) -> tuple[str, ...]:
 def _cluster_resolver(cluster: ClusterInfo, settings):
     resolvers = tf.distribute.cluster_resolver
     if cluster.source == "slurm":
+        # NOTE: not yet run inside a Slurm job; the tests cover only the
+        # checks of the Slurm variables in modelzoo.cluster.
         return resolvers.SlurmClusterResolver(port_base=settings.slurm_port_base)
     if cluster.source == "local":
         logger.warning("Strategy multi_worker without a cluster (no --worker-hosts, TF_CONFIG "
