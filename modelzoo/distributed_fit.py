@@ -96,8 +96,14 @@ def fit_distributed(model: keras.Model, distribution: Distribution, train, *, va
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+
+    # As fit does: write the moving averages into the weights when the
+    # optimizer keeps them (use_ema=True).
+    if isinstance(model.optimizer, keras.optimizers.Optimizer):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
     callback_list.on_train_end(logs)
-    return model.history
+    return next(callback for callback in callback_list.callbacks
+                if isinstance(callback, keras.callbacks.History))
 
 
 def evaluate_distributed(model: keras.Model, distribution: Distribution, dataset) -> dict:
