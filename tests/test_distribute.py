@@ -268,6 +268,8 @@ def test_multi_worker_killed_worker_resumes(tmp_path, data_dir):
         kill_groups(workers)
     run_dir = state_path.parent.parent
 
+    # SIGKILL gives the killed worker no chance to remove its temporary directory.
+    killed_leftovers = set(temp_root.glob("*/modelzoo-worker*"))
     assert chief_status != 0, "the chief finished although its peer was killed"
     assert json.loads(state_path.read_text())["epoch"] == 1
     assert not (run_dir / "metrics.json").exists()
@@ -287,7 +289,7 @@ def test_multi_worker_killed_worker_resumes(tmp_path, data_dir):
     assert metrics["epochs_run"] == 2
     assert not (run_dir / "backup").exists()
     assert len(list(output_dir.glob("*/*"))) == 1
-    assert list(temp_root.glob("*/modelzoo-worker*")) == []
+    assert set(temp_root.glob("*/modelzoo-worker*")) == killed_leftovers
 
 
 def wait_for_backup(workers, output_dir, *, epoch, timeout=WORKER_TIMEOUT):
