@@ -42,12 +42,24 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="device to train on (default: auto)")
     parser.add_argument("--output-dir", metavar="DIR",
                         help="parent folder of run directories (default: runs)")
+    parser.add_argument("--strategy", choices=("auto", "none", "mirrored", "multi_worker"),
+                        help="tf.distribute strategy: auto (one device, or MirroredStrategy over "
+                        "all GPUs when there are several), none, mirrored, or multi_worker "
+                        "(MultiWorkerMirroredStrategy); --batch-size is the global batch "
+                        "(default: from the config)")
+    parser.add_argument("--worker-hosts", metavar="HOST:PORT,...",
+                        help="multi_worker: host:port of every worker, chief first, the same "
+                        "list on every worker; instead of TF_CONFIG or Slurm")
+    parser.add_argument("--task-index", type=int, metavar="N",
+                        help="multi_worker: this worker's position in --worker-hosts, from 0")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set data.train_subset=2000; "
                         "repeatable, applied after the other flags")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue an interrupted run from the backup of its last completed "
-                        "epoch, with the config.yaml saved in RUN_DIR; takes no other config flags")
+                        "epoch, with the config.yaml saved in RUN_DIR; takes no other config "
+                        "flags except --worker-hosts and --task-index. Every worker of a "
+                        "multi-worker run passes the chief's RUN_DIR")
     parser.add_argument("--log-level", default="INFO",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level (default: INFO)")
@@ -107,6 +119,7 @@ def config_from_args(args: argparse.Namespace):
     from modelzoo.config import SHORTCUTS, config_from_dict, parse_override, read_source, set_by_path
     from modelzoo.models import get_spec
 
+    _split_worker_hosts(args)
     if args.resume:
         return _resume_config(args)
     data = read_source(args.config or args.model)
@@ -121,15 +134,36 @@ def config_from_args(args: argparse.Namespace):
         set_by_path(data, key, value)
     config = config_from_dict(data)
     get_spec(config.model.name)
+    _check_cluster(config)
     return config
+
+
+# Flags that describe this process's place in a cluster, not the run, so
+# each worker of a resumed multi-worker run passes its own.
+CLUSTER_FLAGS = ("worker_hosts", "task_index")
+
+
+def _split_worker_hosts(args: argparse.Namespace) -> None:
+    from modelzoo.cluster import parse_worker_hosts
+
+    if isinstance(getattr(args, "worker_hosts", None), str):
+        args.worker_hosts = parse_worker_hosts(args.worker_hosts)
+
+
+def _check_cluster(config) -> None:
+    """Validate TF_CONFIG or the Slurm variables now, before TensorFlow is imported."""
+    from modelzoo.cluster import resolve_cluster
+
+    resolve_cluster(config.distribution)
 
 
 def _resume_config(args: argparse.Namespace):
     from pathlib import Path
 
-    from modelzoo.config import SHORTCUTS, load_config
+    from modelzoo.config import SHORTCUTS, config_from_dict, load_config, set_by_path
 
-    given = [f"--{name.replace('_', '-')}" for name in SHORTCUTS if getattr(args, name, None) is not None]
+    given = [f"--{name.replace('_', '-')}" for name in SHORTCUTS
+             if name not in CLUSTER_FLAGS and getattr(args, name, None) is not None]
     if args.config:
         given.append("--config")
     if args.overrides:
@@ -151,6 +185,13 @@ def _resume_config(args: argparse.Namespace):
             f"--resume {args.resume} is a run of model {config.model.name!r}, not {args.model!r}. "
             f"Run: python -m modelzoo.train {config.model.name} --resume {args.resume}"
         )
+    cluster_values = {name: getattr(args, name, None) for name in CLUSTER_FLAGS}
+    if any(value is not None for value in cluster_values.values()):
+        data = config.to_dict()
+        for name, value in cluster_values.items():
+            set_by_path(data, SHORTCUTS[name], value)
+        config = config_from_dict(data)
+    _check_cluster(config)
     return config
 
 
@@ -164,6 +205,9 @@ def run_train(args: argparse.Namespace) -> int:
     from modelzoo.trainer import Trainer
 
     result = Trainer(config, resume_dir=args.resume).run()
+    if result.run_dir is None:
+        print("Worker finished; the chief wrote the run directory.")
+        return 0
     summary = ", ".join(
         f"{name}={value:.4f}" for name, value in result.metrics.items()
         if name.startswith("test_")

@@ -334,6 +334,52 @@ class AnomalyConfig:
 
 
 @dataclasses.dataclass
+class DistributionConfig:
+    """Training on several devices or machines with `tf.distribute`.
+
+    `training.batch_size` is the global batch: each step consumes that many
+    examples in total, split evenly over all replicas, so the batch per
+    replica is `batch_size / replicas`. The learning rate is not scaled.
+    See docs/scaling.md.
+
+    Attributes:
+        strategy: `auto` trains on one device, or with `MirroredStrategy`
+            over all visible GPUs when TensorFlow detects two or more. `none`
+            trains on one device (`training.device`). `mirrored` uses
+            `MirroredStrategy` over all visible GPUs, or over the CPU's
+            logical devices (see `cpu_devices`) when there is no GPU or
+            `training.device` is `cpu`. `multi_worker` uses
+            `MultiWorkerMirroredStrategy` across the processes of a cluster.
+        cluster: Where `multi_worker` reads the cluster from. `auto` takes
+            `worker_hosts` when set, else the `TF_CONFIG` environment variable
+            when set, else Slurm when `SLURM_JOB_ID` is set, else trains as a
+            single worker. `hosts`, `tf_config` and `slurm` use only that source.
+        worker_hosts: `host:port` of every worker, the chief (task 0) first;
+            the same list on every worker. Needs `task_index`.
+        task_index: Index of this process in `worker_hosts`.
+        slurm_port_base: First port that Slurm tasks listen on; task `i` of
+            a node listens on `slurm_port_base + i`.
+        cpu_devices: Split the first CPU into this many logical devices
+            before TensorFlow initialises its devices, so that `mirrored`
+            has several replicas on a machine without GPUs. Unset keeps one.
+        timeout_seconds: Abort a collective operation (the gradient
+            all-reduce of `multi_worker`) that has not finished in this
+            many seconds, for example because a worker died. Unset waits
+            forever. TensorFlow 2.21 documents this option
+            (`tf.distribute.experimental.CommunicationOptions`) as a
+            debugging aid that starts one thread per collective operation.
+    """
+
+    strategy: str = _field("auto", choices=("auto", "none", "mirrored", "multi_worker"))
+    cluster: str = _field("auto", choices=("auto", "hosts", "tf_config", "slurm"))
+    worker_hosts: Optional[list] = None
+    task_index: Optional[int] = _field(None, minimum=0)
+    slurm_port_base: int = _field(8888, minimum=1, maximum=65535)
+    cpu_devices: Optional[int] = _field(None, minimum=1)
+    timeout_seconds: Optional[float] = _field(None, exclusive_minimum=0.0)
+
+
+@dataclasses.dataclass
 class Config:
     """A complete training configuration; see each section's class."""
 
@@ -344,6 +390,7 @@ class Config:
     callbacks: CallbacksConfig = _field(factory=CallbacksConfig)
     output: OutputConfig = _field(factory=OutputConfig)
     anomaly: AnomalyConfig = _field(factory=AnomalyConfig)
+    distribution: DistributionConfig = _field(factory=DistributionConfig)
 
     def to_dict(self) -> dict:
         """Return the config as plain dictionaries, ready for YAML."""
@@ -359,6 +406,9 @@ def config_from_dict(data: dict | None) -> Config:
     config = _build(Config, data or {}, prefix="")
     check_checkpoint_path(config.callbacks.model_checkpoint)
     check_schedule(config)
+    from modelzoo.cluster import check_distribution
+
+    check_distribution(config.distribution)
     return config
 
 
@@ -621,4 +671,7 @@ SHORTCUTS = {
     "device": "training.device",
     "learning_rate": "optimizer.learning_rate",
     "output_dir": "output.dir",
+    "strategy": "distribution.strategy",
+    "worker_hosts": "distribution.worker_hosts",
+    "task_index": "distribution.task_index",
 }

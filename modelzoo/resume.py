@@ -71,12 +71,18 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         run_dir: The run directory; the backup goes to `run_dir/backup/`.
         early_stopping: The run's `EarlyStopping` callback, or None.
         reduce_lr: The run's `ReduceLROnPlateau` callback, or None.
+        restore_dir: The backup folder to restore from, when it is not
+            `run_dir/backup/`: a non-chief worker of a multi-worker run
+            restores the chief's backup and writes its own to a temporary
+            run directory.
     """
 
-    def __init__(self, run_dir: str | Path, *, early_stopping=None, reduce_lr=None):
+    def __init__(self, run_dir: str | Path, *, early_stopping=None, reduce_lr=None,
+                 restore_dir: str | Path | None = None):
         run_dir = Path(run_dir)
         super().__init__(str(run_dir / BACKUP_DIR_NAME), save_freq="epoch",
                          delete_checkpoint=False)
+        self.restore_dir = Path(restore_dir) if restore_dir is not None else Path(self.backup_dir)
         self.run_dir = run_dir
         self.early_stopping = early_stopping
         self.reduce_lr = reduce_lr
@@ -89,8 +95,8 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         return Path(self.backup_dir) / STATE_FILE
 
     def load_state(self) -> dict | None:
-        """Return the saved state, or None when there is no backup yet."""
-        return read_state(Path(self.backup_dir))
+        """Return the saved state to restore, or None when there is no backup yet."""
+        return read_state(self.restore_dir)
 
     # BackupAndRestore calls this from on_train_begin, after the callbacks
     # listed before this one have reset their counters.
@@ -98,7 +104,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         state = self.load_state()
         if state is None:
             return
-        weights = Path(self.backup_dir) / state["weights"]
+        weights = self.restore_dir / state["weights"]
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(str(weights))
@@ -190,7 +196,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             early.best_epoch = early_state["best_epoch"]
             early.stopped_epoch = early_state["stopped_epoch"]
             if early_state.get("best_weights"):
-                path = Path(self.backup_dir) / early_state["best_weights"]
+                path = self.restore_dir / early_state["best_weights"]
                 # allow_pickle=False: the backup never unpickles objects.
                 try:
                     with np.load(path, allow_pickle=False) as archive:

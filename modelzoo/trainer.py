@@ -24,6 +24,12 @@ with Keras's `fit`, evaluates on the test split and writes the run directory:
 A run stopped by SIGINT, SIGTERM or a kill continues from `backup/` with
 `Trainer(config, resume_dir=run_dir)` or `python -m modelzoo.train MODEL
 --resume RUN_DIR`; see `modelzoo.resume`.
+
+The `distribution` section picks a `tf.distribute` strategy (see
+`modelzoo.distribute`). The model is built, compiled, restored and trained
+inside its scope. In a multi-worker run only the chief writes the run
+directory; every other worker writes to a temporary directory that is
+removed when it ends.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ import logging
 import logging.handlers
 import os
 import platform
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,12 +54,13 @@ from modelzoo.config import SHORTCUTS, Config, load_config
 from modelzoo.data import load_dataset
 from modelzoo.data.datasets import is_sequence_dataset
 from modelzoo.data.run_files import check_model_fits_data, write_dataset_files
-from modelzoo.device import select_device
+from modelzoo.distribute import Distribution, create_distribution
 from modelzoo.errors import ConfigError
 from modelzoo.models import build, get_spec
 from modelzoo.plots import plot_history
 from modelzoo.precision import precision_policy, resolve_precision
 from modelzoo.resume import (
+    BACKUP_DIR_NAME,
     RunBackup,
     StopOnSignals,
     TrainingInterrupted,
@@ -74,14 +83,15 @@ class TrainResult:
         model: The trained `keras.Model`.
         history: Metric name to one value per epoch.
         metrics: The content of `metrics.json`.
-        run_dir: The run directory.
+        run_dir: The run directory; `None` on a non-chief worker of a
+            multi-worker run, which writes none.
         info: The `DatasetInfo` of the data trained on.
     """
 
     model: Any
     history: dict[str, list[float]]
     metrics: dict[str, Any]
-    run_dir: Path
+    run_dir: Path | None
     info: Any
 
 
@@ -98,6 +108,7 @@ class Trainer:
 
     def __init__(self, config: Config, *, resume_dir: str | Path | None = None):
         self.config = config
+        self.distribution: Distribution | None = None  # the strategy of the last run
         self.test_data = None  # the test split of the last run, set by run()
         self.anomaly_data = None  # the AnomalyData of the last anomaly detection run
         self.resume_dir = Path(resume_dir) if resume_dir is not None else None
@@ -119,13 +130,20 @@ class Trainer:
         log_buffer = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
         _attach_handler(log_buffer)
         log_handler = None
+        worker_dir = None
         try:
+            # Strategies and logical CPU devices must exist before TensorFlow
+            # initialises its devices, so this comes before any other op.
+            distribution = create_distribution(config.distribution, config.training.device)
+            self.distribution = distribution
             set_seed(config.training.seed, deterministic=config.training.deterministic)
-            device = select_device(config.training.device)
-            precision, precision_reason = resolve_precision(config.training.precision, device)
+            batch_size = config.training.batch_size
+            _check_global_batch(batch_size, distribution)
+            precision, precision_reason = resolve_precision(config.training.precision,
+                                                            distribution.devices[0])
             logger.info("Precision: %s (%s)", precision, precision_reason)
             # Layers read the global policy when they are created, so the model keeps it.
-            with tf.device(device), precision_policy(precision):
+            with distribution.scope(), precision_policy(precision):
                 model = self.build_model()
             splits = self.load_data(model)
             self._set_schedule(model, splits.info.num_train)
@@ -134,7 +152,12 @@ class Trainer:
             check_model_fits_data(model, splits.info, task=get_spec(config.model.name).task)
             self._check_callbacks(has_validation=splits.validation is not None)
 
-            if self.resume_dir is not None:
+            if not distribution.is_chief:
+                worker_dir = Path(tempfile.mkdtemp(
+                    prefix=f"modelzoo-{distribution.cluster.task_type}"
+                    f"{distribution.cluster.task_index}-"))
+                run_dir = worker_dir
+            elif self.resume_dir is not None:
                 run_dir = self.resume_dir
             else:
                 run_dir = create_run_dir(config.output.dir, config.model.name)
@@ -143,50 +166,61 @@ class Trainer:
             log_buffer.flush()
             logging.getLogger().removeHandler(log_buffer)
             _attach_handler(log_handler)
-            logger.info("Run directory: %s", run_dir)
-            if self.resume_dir is None:
-                write_atomic(run_dir / "config.yaml", _resolved_config(config).to_yaml())
+            if distribution.is_chief:
+                logger.info("Run directory: %s", run_dir)
+                if self.resume_dir is None:
+                    write_atomic(run_dir / "config.yaml", _resolved_config(config).to_yaml())
+            else:
+                logger.info("Non-chief worker: writing to the temporary directory %s, removed "
+                            "at the end; the chief writes the run directory", run_dir)
 
+            # A non-chief worker restores the chief's backup and writes its own
+            # into its temporary directory.
+            restore_dir = (self.resume_dir / BACKUP_DIR_NAME
+                           if self.resume_dir is not None else run_dir / BACKUP_DIR_NAME)
             timer = TrainingTimer(started=run_started)
             callbacks = self._callbacks(run_dir)
             backup = RunBackup(
                 run_dir,
                 early_stopping=_find(callbacks, keras.callbacks.EarlyStopping),
                 reduce_lr=_find(callbacks, keras.callbacks.ReduceLROnPlateau),
+                restore_dir=restore_dir,
             )
             # RunBackup goes last so that it saves the other callbacks' state.
             callbacks += [timer, _EpochLogger(config.training.epochs), backup]
 
             epochs = config.training.epochs
-            state = read_state(run_dir / "backup")
+            state = read_state(restore_dir)
             if state is not None:
-                logger.info("Resuming %s after epoch %d of %d", run_dir, state["epoch"], epochs)
-                advance_shuffle(splits.train, state["epoch"])
+                logger.info("Resuming %s after epoch %d of %d", self.resume_dir or run_dir,
+                            state["epoch"], epochs)
+                if distribution.name != "multi_worker":
+                    # fit_distributed skips the shuffles of its distributed dataset itself.
+                    advance_shuffle(splits.train, state["epoch"])
                 if state.get("stopped_early"):
                     # Run no epoch; EarlyStopping still restores its best weights at the end.
                     epochs = state["epoch"]
+            device_text = ", ".join(distribution.devices)
             logger.info(
-                "Training %s for up to %d epochs, batch size %d, on %s",
-                config.model.name, config.training.epochs, config.training.batch_size, device,
+                "Training %s for up to %d epochs, global batch size %d (%g per replica, "
+                "%d replica(s)), on %s",
+                config.model.name, config.training.epochs, batch_size,
+                batch_size / distribution.replicas, distribution.replicas, device_text,
             )
+            # The directory that --resume takes: the chief's run directory, which a
+            # non-chief worker knows only when it was itself started with --resume.
+            resume_hint = run_dir if distribution.is_chief else self.resume_dir
             started = time.perf_counter()
-            with tf.device(device):
+            with distribution.scope():
                 try:
-                    with StopOnSignals(run_dir):
-                        model.fit(
-                            splits.train,
-                            validation_data=splits.validation,
-                            epochs=epochs,
-                            callbacks=callbacks,
-                            verbose=config.training.verbose,
-                            shuffle=False,  # the tf.data pipeline already shuffles each epoch
-                        )
+                    with StopOnSignals(resume_hint):
+                        self._fit(model, splits, epochs=epochs, callbacks=callbacks)
                 except TrainingInterrupted as interrupted:
                     logger.warning(
                         "Training stopped by %s after %d completed epoch(s). Resume with: "
                         "python -m modelzoo.train %s --resume %s",
                         interrupted.signal_name, backup.completed_epochs, config.model.name,
-                        run_dir,
+                        resume_hint or "CHIEF_RUN_DIR",
                     )
                     raise
                 wall_time = time.perf_counter() - started
@@ -197,7 +231,7 @@ class Trainer:
                     "validation included" if splits.validation is not None else "no validation",
                     timer.time_to_first_step(),
                 )
-                test_values = model.evaluate(splits.test, verbose=0, return_dict=True)
+                test_values = self._evaluate(model, splits.test)
             logger.info(
                 "Test metrics: %s",
                 ", ".join(f"{name}={value:.4f}" for name, value in test_values.items()),
@@ -213,14 +247,20 @@ class Trainer:
                 "time_to_first_step_seconds": timer.time_to_first_step(),
                 "epoch_seconds": [round(value, 3) for value in timer.epoch_seconds],
                 "train_samples_per_second": timer.samples_per_second(splits.info.num_train),
-                "device": device,
+                "device": device_text,
                 "precision": precision,
+                "distribution": distribution.to_dict(batch_size),
                 "dataset": splits.info.to_dict(),
                 "model": config.model.name,
                 "parameters": int(model.count_params()),
                 "seed": config.training.seed,
                 "versions": _versions(),
             }
+            if not distribution.is_chief:
+                logger.info("Non-chief worker done; the chief writes the outputs")
+                return TrainResult(model, history_values, metrics, None, splits.info)
+            if distribution.name == "multi_worker":
+                model = self._local_copy(model)
             result = TrainResult(model, history_values, metrics, run_dir, splits.info)
             self.write_outputs(result)
             self.write_evaluation(result, splits.test)
@@ -232,6 +272,54 @@ class Trainer:
                 if handler is not None:
                     logging.getLogger().removeHandler(handler)
                     handler.close()
+            if worker_dir is not None:
+                shutil.rmtree(worker_dir, ignore_errors=True)
+
+    def _fit(self, model: keras.Model, splits, *, epochs: int, callbacks: list) -> None:
+        """Train under the current strategy scope: `fit`, or the multi-worker loop."""
+        if self.distribution.name == "multi_worker":
+            from modelzoo.distributed_fit import build_for_training, fit_distributed
+
+            build_for_training(model, next(iter(splits.train.take(1))))
+            fit_distributed(model, self.distribution, splits.train, validation=splits.validation,
+                            epochs=epochs, callbacks=callbacks)
+            return
+        model.fit(
+            splits.train,
+            validation_data=splits.validation,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=self.config.training.verbose,
+            shuffle=False,  # the tf.data pipeline already shuffles each epoch
+        )
+
+    def _evaluate(self, model: keras.Model, test) -> dict[str, float]:
+        if self.distribution.name == "multi_worker":
+            from modelzoo.distributed_fit import evaluate_distributed
+
+            return evaluate_distributed(model, self.distribution, test)
+        return model.evaluate(test, verbose=0, return_dict=True)
+
+    def _local_copy(self, model: keras.Model) -> keras.Model:
+        """Return a one-device copy of a multi-worker model, with its weights and optimizer state.
+
+        The chief writes its outputs (predictions, plots, the saved model)
+        from this copy, so that nothing after training runs collective
+        operations that the other workers would have to join.
+        """
+        with tf.device(self.distribution.devices[0]):
+            copy = self.build_model()
+            copy.set_weights(model.get_weights())
+            if copy.optimizer is not None and model.optimizer is not None:
+                copy.optimizer.build(copy.trainable_variables)
+                sources, targets = model.optimizer.variables, copy.optimizer.variables
+                if len(sources) == len(targets):
+                    for source, target in zip(sources, targets):
+                        target.assign(source.numpy())
+                else:
+                    logger.warning("Optimizer state not copied to the saved model: %d "
+                                   "variables, %d in the copy", len(sources), len(targets))
+        return copy
 
     def build_model(self) -> keras.Model:
         """Build the configured model with the configured optimizer."""
@@ -490,6 +578,17 @@ def set_seed(seed: int, *, deterministic: bool = False) -> None:
     if deterministic:
         tf.config.experimental.enable_op_determinism()
         logger.info("TensorFlow op determinism is on")
+
+
+def _check_global_batch(batch_size: int, distribution: Distribution) -> None:
+    replicas = distribution.replicas
+    if batch_size % replicas:
+        lower = max(replicas, batch_size - batch_size % replicas)
+        raise ConfigError(
+            f"training.batch_size={batch_size} is the global batch, which must split evenly "
+            f"over the {replicas} replicas of strategy {distribution.name!r}. Use a multiple "
+            f"of {replicas}, such as {lower} or {lower + replicas}."
+        )
 
 
 def _find(callbacks: list, kind: type):
