@@ -136,7 +136,7 @@ def fcn(
     three blocks of 64 filters of width 3, are those of the keras-io example
     "Timeseries classification from scratch", which tuned the fully
     convolutional network of arXiv:1611.06455 by random search. With
-    `configs/fcn_forda.yaml` (150 epochs, batch 32) it reached 0.9705 test
+    `configs/fcn_forda.yaml` (150 epochs, batch 32) it reached 0.9636 test
     accuracy on FordA (see BENCHMARKS.md).
 
     Args:
