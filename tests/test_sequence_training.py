@@ -95,7 +95,8 @@ def test_cli_trains_lstm_on_forda(tmp_path, data_dir):
     assert RUN_FILES | {"labels.json"} <= {path.name for path in run_dir.iterdir()}
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["dataset"]["name"] == "ucr/FordA"
-    assert metrics["dataset"]["input_shape"] == [500, 1]
+    # configs/lstm.yaml folds the 500 values into 50 steps of 10.
+    assert metrics["dataset"]["input_shape"] == [50, 10]
 
 
 def test_cli_reports_bad_ucr_file(tmp_path, capsys):
