@@ -259,8 +259,11 @@ class Trainer:
             if not distribution.is_chief:
                 logger.info("Non-chief worker done; the chief writes the outputs")
                 return TrainResult(model, history_values, metrics, None, splits.info)
-            if distribution.name == "multi_worker":
-                model = self._local_copy(model)
+            if distribution.name != "none":
+                # Keras 3.15's predict_on_batch on a MirroredStrategy model returned
+                # one row per replica for each example, so evaluation, plots and the
+                # saved model come from a one-device copy under every strategy.
+                model = self._local_copy(model, precision)
             result = TrainResult(model, history_values, metrics, run_dir, splits.info)
             self.write_outputs(result)
             self.write_evaluation(result, splits.test)
@@ -300,14 +303,15 @@ class Trainer:
             return evaluate_distributed(model, self.distribution, test)
         return model.evaluate(test, verbose=0, return_dict=True)
 
-    def _local_copy(self, model: keras.Model) -> keras.Model:
-        """Return a one-device copy of a multi-worker model, with its weights and optimizer state.
+    def _local_copy(self, model: keras.Model, precision: str) -> keras.Model:
+        """Return a one-device copy of a distributed model, with its weights and optimizer state.
 
         The chief writes its outputs (predictions, plots, the saved model)
-        from this copy, so that nothing after training runs collective
-        operations that the other workers would have to join.
+        from this copy, built under the same precision policy, so that
+        nothing after training runs collective operations that the other
+        workers would have to join.
         """
-        with tf.device(self.distribution.devices[0]):
+        with tf.device(self.distribution.devices[0]), precision_policy(precision):
             copy = self.build_model()
             copy.set_weights(model.get_weights())
             if copy.optimizer is not None and model.optimizer is not None:

@@ -200,8 +200,9 @@ def test_resume_accepts_cluster_flags_only(tmp_path):
 # Training runs, each in subprocesses.
 
 def test_mirrored_two_cpu_devices_matches_one_device(tmp_path, data_dir):
+    # Plots on, so that the confusion matrix and report are written from the mirrored model.
     flags = ["--epochs", "2", "--data-dir", str(data_dir), *TRAIN_FLAGS,
-             "--set", "distribution.cpu_devices=2"]
+             "--set", "distribution.cpu_devices=2", "--set", "output.plots=true"]
     single = run("-m", "modelzoo.train", "cnn", *flags, "--strategy", "none",
                  "--output-dir", str(tmp_path / "single"))
     mirrored = run("-m", "modelzoo.train", "cnn", *flags, "--strategy", "mirrored",
@@ -219,6 +220,14 @@ def test_mirrored_two_cpu_devices_matches_one_device(tmp_path, data_dir):
     assert single_metrics["distribution"]["replicas"] == 1
     assert "global batch size 64 (32 per replica, 2 replica(s))" in mirrored.stderr
     assert abs(metrics["test_accuracy"] - single_metrics["test_accuracy"]) <= 0.01
+
+    run_dir = next((tmp_path / "mirrored").glob("cnn/*"))
+    assert {"evaluation.json", "confusion_matrix.png", "report.html"} <= {
+        path.name for path in run_dir.iterdir()}
+    assert not (run_dir / "backup").exists()
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    assert evaluation["num_test"] == 2000
+    assert abs(evaluation["accuracy"] - metrics["test_accuracy"]) < 1e-6
 
 
 def test_multi_worker_two_processes(tmp_path, data_dir):
