@@ -63,7 +63,8 @@ class Distribution:
             "workers": self.cluster.num_workers if self.cluster else 1,
             "devices": list(self.devices),
             "global_batch_size": global_batch_size,
-            "per_replica_batch_size": global_batch_size / self.replicas,
+            # The trainer rejects a global batch that the replicas do not divide.
+            "per_replica_batch_size": global_batch_size // self.replicas,
         }
         if self.cluster is not None:
             values["cluster_source"] = self.cluster.source
