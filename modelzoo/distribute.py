@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 
 import tensorflow as tf
 
@@ -108,8 +109,12 @@ def create_distribution(settings, device_request: str = "auto") -> Distribution:
         DeviceError: `training.device` is `gpu` but no GPU is visible.
     """
     cluster = resolve_cluster(settings)
-    configure_cpu_devices(settings.cpu_devices)
     name = settings.strategy
+    if name != "multi_worker" and os.environ.get("TF_CONFIG"):
+        logger.warning(
+            "TF_CONFIG is set, but distribution.strategy is %r, so it is ignored and this "
+            "process trains alone. Pass --strategy multi_worker to train in its cluster.", name)
+    configure_cpu_devices(settings.cpu_devices)
     if name == "multi_worker":
         # Listing logical devices initialises TensorFlow's runtime, after
         # which collective ops can no longer be configured, so this comes first.

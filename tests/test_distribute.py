@@ -336,3 +336,15 @@ def test_multi_worker_after_tensorflow_started():
     result = run("-c", code, timeout=120)
 
     assert "Start each worker as a fresh process" in result.stdout, result.stderr[-2000:]
+
+
+def test_tf_config_ignored_without_multi_worker(monkeypatch, caplog):
+    from modelzoo.distribute import create_distribution
+
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["127.0.0.1:2222"]}}')
+    config = load_config("cnn", overrides=["distribution.strategy=none"])
+    with caplog.at_level("WARNING", logger="modelzoo.distribute"):
+        distribution = create_distribution(config.distribution)
+    assert distribution.name == "none"
+    assert "TF_CONFIG is set, but distribution.strategy is 'none'" in caplog.text
+    assert "--strategy multi_worker" in caplog.text
