@@ -351,8 +351,10 @@ def batched_array_pipeline(
 
     def batch_positions(order):
         # A ragged split of `order` into rows of `batch_lengths` yields each
-        # batch's indices without a `map` over the batch numbers.
-        rows = tf.RaggedTensor.from_row_lengths(order, batch_lengths)
+        # batch's indices without a `map` over the batch numbers. The lengths
+        # sum to `count` by construction, so the split skips its validation
+        # ops, which cost about 25 ms each time an epoch's iterator starts.
+        rows = tf.RaggedTensor.from_row_lengths(order, batch_lengths, validate=False)
         return tf.data.Dataset.from_tensor_slices(rows)
 
     if shuffle and shuffle_buffer is None:
