@@ -207,8 +207,8 @@ class Trainer:
                 config.model.name, config.training.epochs, batch_size,
                 batch_size / distribution.replicas, distribution.replicas, device_text,
             )
-            # The directory that --resume takes: the chief's run directory, which a
-            # non-chief worker knows only when it was itself started with --resume.
+            # The directory that --resume takes is the chief's run directory. A
+            # non-chief worker has its path only when it was started with --resume.
             resume_hint = run_dir if distribution.is_chief else self.resume_dir
             started = time.perf_counter()
             with distribution.scope():

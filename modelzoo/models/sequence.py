@@ -146,9 +146,8 @@ def fcn(
         kernel_sizes: Kernel size of each block; same length as `filters`.
         batch_norm_momentum: Momentum of the moving statistics. Keras's 0.99
             lags behind the data for the first few hundred steps, so
-            inference-mode accuracy is poor for the first few epochs; it
-            matches the training accuracy well before the 150 epochs of the
-            FordA config.
+            inference-mode accuracy is poor for the first few epochs. It
+            catches up well before the 150 epochs of the FordA config.
         optimizer: Optimizer name or `keras.optimizers.Optimizer` instance.
         learning_rate: Learning rate when `optimizer` is a name.
         loss: Loss passed to `compile`; `None` picks the one matching the head.
