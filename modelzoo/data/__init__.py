@@ -291,10 +291,8 @@ def make_image_pipeline(
         divisor = None
     dataset = batched_array_pipeline(
         images, labels.astype(np.int32), batch_size=batch_size, shuffle=shuffle, seed=seed,
-        shuffle_buffer=shuffle_buffer, divisor=divisor,
+        shuffle_buffer=shuffle_buffer, divisor=divisor, targets_are_inputs=targets == "inputs",
     )
-    if targets == "inputs":
-        dataset = dataset.map(lambda image, label: (image, image))
     if noise is not None:
         check_noise(noise, noise_level, targets)
         dataset = corrupt_inputs(dataset, noise=noise, noise_level=noise_level, seed=seed,
@@ -320,6 +318,7 @@ def batched_array_pipeline(
     seed: int,
     shuffle_buffer: int | None = None,
     divisor: float | None = None,
+    targets_are_inputs: bool = False,
 ):
     """Return a `tf.data.Dataset` of `(x, y)` batches gathered from in-memory arrays.
 
@@ -334,9 +333,10 @@ def batched_array_pipeline(
     - no shuffle: consecutive slices.
 
     Each batch is then one `tf.gather` from `x` and one from `y`; with
-    `divisor`, the `x` batch is cast to float32 and divided by it. The last
-    batch may be smaller than `batch_size`. Not prefetched; the caller adds
-    `prefetch`.
+    `divisor`, the `x` batch is cast to float32 and divided by it. With
+    `targets_are_inputs`, each element is `(x_batch, x_batch)`, one tensor
+    used twice, and `y` is not read. The last batch may be smaller than
+    `batch_size`. Not prefetched; the caller adds `prefetch`.
     """
     import tensorflow as tf
 
@@ -375,9 +375,17 @@ def batched_array_pipeline(
         inputs = tf.gather(features, index)
         if divisor is not None:
             inputs = tf.cast(inputs, tf.float32) / divisor
+        if targets_are_inputs:
+            return inputs, inputs
         return inputs, tf.gather(targets, index)
 
-    return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # tf.data's default graph rewrites run each time an iterator is created,
+    # that is at the start of every epoch, and find nothing to improve in
+    # this pipeline: it already batches before its parallel map.
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return dataset.with_options(options)
 
 
 def split_dataset(dataset, validation_fraction: float, seed: int, *, count: int | None = None):
