@@ -205,6 +205,12 @@ class TrainingConfig:
             with the same seed repeat bit for bit without it. On a GPU it is
             needed for that. It makes some ops slower, and ops with no
             deterministic GPU kernel then raise an error.
+        steps_per_execution: Training steps run by each call of the compiled
+            training function (Keras's `steps_per_execution`), and likewise
+            for validation and evaluation. Larger values cut the Python work
+            between steps, which matters for small, fast models; batch-level
+            callback hooks, the progress bar and a Ctrl-C then act once per
+            call. The `multi_worker` strategy runs one step per call.
     """
 
     epochs: int = _field(10, minimum=1)
@@ -215,6 +221,7 @@ class TrainingConfig:
     precision: str = _field("float32", choices=("auto", "float32", "mixed_bfloat16",
                                                 "mixed_float16"))
     deterministic: bool = False
+    steps_per_execution: int = _field(16, minimum=1)
 
 
 @dataclasses.dataclass

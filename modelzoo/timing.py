@@ -19,7 +19,9 @@ class TrainingTimer(keras.callbacks.Callback):
             the second batch starts (or the first validation or epoch end
             comes), because Keras 3 runs batch-end hooks synchronously
             whenever a callback defines `on_train_batch_end`. The first
-            step includes tracing the training function.
+            step includes tracing the training function. With Keras's
+            `steps_per_execution` at N, batch hooks run once per call of
+            the training function, so the "first step" is its first N steps.
         last_epoch_end: Time of the last `on_epoch_end`.
         train_seconds: Per epoch, the seconds from the epoch's start to the
             start of its validation (or its end without validation).

@@ -202,10 +202,11 @@ class Trainer:
                     epochs = state["epoch"]
             device_text = ", ".join(distribution.devices)
             logger.info(
-                "Training %s for up to %d epochs, global batch size %d (%g per replica, "
-                "%d replica(s)), on %s",
+                "Training %s for up to %d epoch(s), global batch size %d (%g per replica, "
+                "%d replica(s)), on %s, %d step(s) per call of the training function",
                 config.model.name, config.training.epochs, batch_size,
                 batch_size / distribution.replicas, distribution.replicas, device_text,
+                1 if distribution.name == "multi_worker" else config.training.steps_per_execution,
             )
             # The directory that --resume takes is the chief's run directory. A
             # non-chief worker has its path only when it was started with --resume.
@@ -287,6 +288,7 @@ class Trainer:
             fit_distributed(model, self.distribution, splits.train, validation=splits.validation,
                             epochs=epochs, callbacks=callbacks)
             return
+        model.steps_per_execution = self.config.training.steps_per_execution
         model.fit(
             splits.train,
             validation_data=splits.validation,

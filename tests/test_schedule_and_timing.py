@@ -74,3 +74,34 @@ def test_config_error_does_not_import_tensorflow():
     assert "'training.precision' must be one of" in result.stderr
     assert "callbacks.reduce_lr_on_plateau cannot change it" in result.stderr
     assert result.stdout.split() == ["2", "2", "False", "False"]
+
+
+def _small_cnn_run(tmp_path, data_dir, steps_per_execution):
+    return modelzoo.train_model(
+        "cnn", data_dir=str(data_dir), epochs=2, batch_size=100,
+        output_dir=str(tmp_path / f"spe{steps_per_execution}"),
+        data__train_subset=1250, data__test_subset=300, data__validation_fraction=0.2,
+        training__verbose=0, training__steps_per_execution=steps_per_execution,
+        callbacks__early_stopping__enabled=False, callbacks__reduce_lr_on_plateau__enabled=False,
+        callbacks__tensorboard=False, output__plots=False,
+    )
+
+
+def test_steps_per_execution_trains_the_same_steps(tmp_path, data_dir):
+    # 1,000 training examples at batch 100 are 10 steps per epoch: with 7 steps
+    # per call, each epoch ends with a shorter call of 3 steps.
+    one = _small_cnn_run(tmp_path, data_dir, 1)
+    seven = _small_cnn_run(tmp_path, data_dir, 7)
+
+    assert int(one.model.optimizer.iterations) == int(seven.model.optimizer.iterations) == 20
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert seven.history[name] == pytest.approx(one.history[name], rel=1e-4), name
+    assert seven.metrics["test_accuracy"] == pytest.approx(one.metrics["test_accuracy"], abs=1e-6)
+    log = (seven.run_dir / "train.log").read_text()
+    assert "7 step(s) per call of the training function" in log
+
+
+def test_steps_per_execution_below_one_rejected():
+    with pytest.raises(ConfigError, match=r"'training.steps_per_execution' must be >= 1; "
+                                          r"received 0"):
+        modelzoo.load_config("cnn", training__steps_per_execution=0)
