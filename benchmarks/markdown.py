@@ -49,7 +49,8 @@ def render(results: dict) -> str:
                 f"- PyTorch {torch_result['torch']} CPU eager loop of the same CNN, float32, "
                 f"{torch_result['threads']} threads: {torch_result['samples_per_second']:,.0f} "
                 f"samples/s. modelzoo float32 / PyTorch: **{extras['float32_over_torch']:.2f}**; "
-                f"modelzoo mixed_bfloat16 / PyTorch: **{extras['bf16_over_torch']:.2f}**.")
+                f"modelzoo mixed_bfloat16 / PyTorch: **{extras['bf16_over_torch']:.2f}** "
+                "(medians of the ratios of each modelzoo run to the PyTorch run right after it).")
     return "\n".join(lines)
 
 

@@ -4,10 +4,11 @@ For each model it alternates modelzoo runs and plain-Keras reference runs
 (`benchmarks.worker`, one process per run), pairs run i of each, and reports
 the median of the pairwise ratios modelzoo / reference of steady-state
 training samples per second. For `cnn` it also measures the
-`mixed_bfloat16` policy and a PyTorch CPU eager loop. The results go to
-`benchmarks/results/<mode>.json` (or `--output`), and the table in
-`BENCHMARKS.md` between the markers named after that file is rewritten from
-them.
+`mixed_bfloat16` policy, and a PyTorch CPU eager loop after each modelzoo
+run, which gives the modelzoo / PyTorch ratios as medians of pairs too.
+The results go to `benchmarks/results/<mode>.json` (or `--output`), and the
+table in `BENCHMARKS.md` between the markers named after that file is
+rewritten from them.
 
 Data comes from the loaders' usual sources, so set `MODELZOO_DATA_DIR`.
 Runs are timed on whatever else the machine is doing: run it alone.
@@ -70,16 +71,38 @@ def median(values):
 
 
 def benchmark_model(model: str, *, repeats: int, epochs: int, quick: bool,
-                    precision: str = "float32", train_subset: int | None = None) -> dict:
-    """Alternate modelzoo and reference runs of `model`; return the runs and their medians."""
+                    precision: str = "float32", train_subset: int | None = None,
+                    with_torch: bool = False) -> dict:
+    """Alternate modelzoo and reference runs of `model`; return the runs and their medians.
+
+    With `with_torch`, each repeat also times the PyTorch CNN right after
+    the modelzoo run, so the modelzoo / PyTorch ratio is a median of pairs
+    too. A missing torch skips that comparison for every repeat.
+    """
     pairs = []
+    torch_skipped = None
     for repeat in range(repeats):
         zoo = run_worker("modelzoo", model, epochs=epochs, seed=repeat, precision=precision,
                          quick=quick, train_subset=train_subset)
+        pair = {"modelzoo": zoo}
+        if with_torch and torch_skipped is None:
+            torch_run = run_worker("torch", model, epochs=epochs, seed=repeat,
+                                   precision="float32", quick=quick, train_subset=train_subset)
+            if "skipped" in torch_run:
+                torch_skipped = torch_run["skipped"]
+                logger.warning("PyTorch benchmark skipped: %s", torch_skipped)
+            else:
+                pair["torch"] = torch_run
+                pair["torch_ratio"] = round(
+                    zoo["samples_per_second"] / torch_run["samples_per_second"], 4)
+                logger.info("%s PyTorch run %d: %.0f samples/s, modelzoo %s / PyTorch %.3f",
+                            model, repeat + 1, torch_run["samples_per_second"], precision,
+                            pair["torch_ratio"])
         reference = run_worker("reference", model, epochs=epochs, seed=repeat,
                                precision=precision, quick=quick, train_subset=train_subset)
         ratio = zoo["samples_per_second"] / reference["samples_per_second"]
-        pairs.append({"modelzoo": zoo, "reference": reference, "ratio": round(ratio, 4)})
+        pair.update(reference=reference, ratio=round(ratio, 4))
+        pairs.append(pair)
         logger.info("%s %s run %d: modelzoo %.0f samples/s, reference %.0f, ratio %.3f",
                     model, precision, repeat + 1, zoo["samples_per_second"],
                     reference["samples_per_second"], ratio)
@@ -104,6 +127,24 @@ def benchmark_model(model: str, *, repeats: int, epochs: int, quick: bool,
         "reference_origin": pairs[0]["reference"]["origin"],
         "num_train": zoo_runs[0]["num_train"],
         "test_metrics": test_metrics,
+        **_torch_summary(pairs, torch_skipped, with_torch),
+    }
+
+
+def _torch_summary(pairs: list, skipped: str | None, with_torch: bool) -> dict:
+    """Return the PyTorch part of a `benchmark_model` entry (empty without PyTorch runs)."""
+    if not with_torch:
+        return {}
+    if skipped is not None:
+        return {"torch": {"skipped": skipped}}
+    runs = [pair["torch"] for pair in pairs]
+    return {
+        "torch": {
+            "samples_per_second": median(run["samples_per_second"] for run in runs),
+            "torch": runs[0]["torch"],
+            "threads": runs[0]["threads"],
+        },
+        "over_torch": median(pair["torch_ratio"] for pair in pairs),
     }
 
 
@@ -111,27 +152,6 @@ def benchmark_pipeline(model: str, *, quick: bool, train_subset: int | None = No
     """Measure input-pipeline-only throughput of `model`'s default config."""
     return run_worker("pipeline", model, epochs=1, seed=0, precision="float32", quick=quick,
                       train_subset=train_subset)
-
-
-def benchmark_torch(*, repeats: int, epochs: int, quick: bool,
-                    train_subset: int | None = None) -> dict:
-    """Time the PyTorch CNN `repeats` times; a missing torch gives `{"skipped": reason}`."""
-    runs = []
-    for repeat in range(repeats):
-        result = run_worker("torch", "cnn", epochs=epochs, seed=repeat, precision="float32",
-                            quick=quick, train_subset=train_subset)
-        if "skipped" in result:
-            logger.warning("PyTorch benchmark skipped: %s", result["skipped"])
-            return {"skipped": result["skipped"]}
-        logger.info("cnn PyTorch run %d: %.0f samples/s", repeat + 1,
-                    result["samples_per_second"])
-        runs.append(result)
-    return {
-        "runs": runs,
-        "samples_per_second": median(run["samples_per_second"] for run in runs),
-        "torch": runs[0]["torch"],
-        "threads": runs[0]["threads"],
-    }
 
 
 def hardware() -> dict:
@@ -214,9 +234,11 @@ def run(args) -> dict:
                      "train_subset": args.train_subset},
         "models": {},
     }
+    extras = "cnn" in models and not args.skip_extras
     for model in models:
         entry = benchmark_model(model, repeats=args.repeats, epochs=args.epochs,
-                                quick=args.quick, train_subset=args.train_subset)
+                                quick=args.quick, train_subset=args.train_subset,
+                                with_torch=extras and model == "cnn")
         pipeline = benchmark_pipeline(model, quick=args.quick, train_subset=args.train_subset)
         entry["pipeline_samples_per_second"] = pipeline["samples_per_second"]
         entry["pipeline_over_training"] = round(
@@ -224,28 +246,24 @@ def run(args) -> dict:
         results["models"][model] = entry
         print(format_model_line(entry), flush=True)
 
-    if "cnn" in models and not args.skip_extras:
+    if extras:
         bf16 = benchmark_model("cnn", repeats=args.repeats, epochs=args.epochs,
                                quick=args.quick, precision="mixed_bfloat16",
-                               train_subset=args.train_subset)
+                               train_subset=args.train_subset, with_torch=True)
         fp32 = results["models"]["cnn"]
-        torch_result = benchmark_torch(repeats=args.repeats, epochs=args.epochs,
-                                       quick=args.quick, train_subset=args.train_subset)
-        extras = {
+        cnn_extras = {
             "cnn_mixed_bfloat16": bf16,
             "bf16_over_float32": round(bf16["modelzoo_samples_per_second"]
                                        / fp32["modelzoo_samples_per_second"], 3),
             "reference_bf16_over_float32": round(bf16["reference_samples_per_second"]
                                                  / fp32["reference_samples_per_second"], 3),
-            "torch": torch_result,
+            "torch": fp32["torch"],
         }
-        if "skipped" not in torch_result:
-            extras["float32_over_torch"] = round(
-                fp32["modelzoo_samples_per_second"] / torch_result["samples_per_second"], 3)
-            extras["bf16_over_torch"] = round(
-                bf16["modelzoo_samples_per_second"] / torch_result["samples_per_second"], 3)
-        results["cnn_extras"] = extras
-        print(format_extras(extras), flush=True)
+        if "over_torch" in fp32:
+            cnn_extras["float32_over_torch"] = fp32["over_torch"]
+            cnn_extras["bf16_over_torch"] = bf16["over_torch"]
+        results["cnn_extras"] = cnn_extras
+        print(format_extras(cnn_extras), flush=True)
     results["harness_seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -298,7 +316,7 @@ def main(argv=None) -> int:
                         help="leave out the cnn bf16 and PyTorch measurements")
     parser.add_argument("--output", type=Path,
                         help="results file (default: benchmarks/results/<quick|full>.json)")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "BENCHMARKS.md",
+    parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"),
                         help="Markdown file whose generated table is rewritten "
                         "(default: BENCHMARKS.md); --markdown '' leaves it alone")
     args = parser.parse_args(argv)
@@ -313,10 +331,10 @@ def main(argv=None) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"Wrote {output}")
-    if str(args.markdown):
+    if args.markdown:
         from benchmarks.markdown import update_markdown
 
-        update_markdown(args.markdown, results, name=output.stem)
+        update_markdown(Path(args.markdown), results, name=output.stem)
         print(f"Updated {args.markdown}")
     return 0
 

@@ -38,6 +38,36 @@ def test_harness_writes_results_and_table(tmp_path, data_dir):
     assert text.count("<!-- benchmarks: quick results") == 1
 
 
+def test_empty_markdown_option_leaves_the_file_alone(tmp_path, data_dir):
+    output = tmp_path / "quick.json"
+    command = [sys.executable, "-m", "benchmarks.run", "--quick", "--models", "autoencoder",
+               "--repeats", "1", "--epochs", "2", "--train-subset", "512", "--skip-extras",
+               "--output", str(output), "--markdown", ""]
+
+    completed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True,
+                               timeout=600, env={**os.environ, "MODELZOO_DATA_DIR": str(data_dir),
+                                                 "PYTHONPATH": str(ROOT)})
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Updated" not in completed.stdout
+    assert json.loads(output.read_text())["models"]["autoencoder"]["num_train"] == 461  # 512 minus the 10% validation split
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["quick.json"]
+
+
+def test_pipeline_measurement_counts_every_training_example(data_dir):
+    code = ("from benchmarks.worker import main\n"
+            "main(['pipeline', 'lstm', '--quick', '--train-subset', '300'])\n")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                               text=True, timeout=300,
+                               env={**os.environ, "MODELZOO_DATA_DIR": str(data_dir)})
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1].split(" ", 1)[1])
+    assert result["num_train"] == 270  # 300 minus the 10% validation split
+    assert len(result["pass_seconds"]) == 4
+    assert result["samples_per_second"] > 0
+
+
 def test_torch_measurement_skips_without_torch(data_dir):
     # A None entry in sys.modules makes `import torch` raise ImportError, as on a
     # machine without the bench extra.
