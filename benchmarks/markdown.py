@@ -20,8 +20,8 @@ def render(results: dict) -> str:
         f"Command: `{results['command']}` ({results['date']}, commit "
         f"{results.get('commit') or 'unknown'}, {results['harness_seconds']:.0f} s "
         f"in all). {settings['repeats']} modelzoo/plain-Keras pairs per model, "
-        f"{settings['epochs']} epochs per run; samples/s leave out the first epoch and "
-        "validation.",
+        f"{settings['epochs']} epochs per run; samples/s come from the median epoch after "
+        "the first, validation left out.",
         "",
         f"Hardware: {hardware['cpu']}, {hardware['cores']} cores "
         f"({', '.join(hardware['instruction_sets']) or 'no listed instruction sets'}), "

@@ -247,6 +247,7 @@ class Trainer:
                 "train_time_seconds": timer.training_time(),
                 "time_to_first_step_seconds": timer.time_to_first_step(),
                 "epoch_seconds": [round(value, 3) for value in timer.epoch_seconds],
+                "epoch_train_seconds": [round(value, 3) for value in timer.train_seconds],
                 "train_samples_per_second": timer.samples_per_second(splits.info.num_train),
                 "device": device_text,
                 "precision": precision,

@@ -68,6 +68,15 @@ def test_pipeline_measurement_counts_every_training_example(data_dir):
     assert result["samples_per_second"] > 0
 
 
+def test_steady_rate_uses_the_median_epoch_after_the_first():
+    from benchmarks.worker import steady_rate
+
+    # The first epoch (tracing) is left out; one slow epoch does not move the median.
+    assert steady_rate(100, [9.0, 1.0, 5.0, 2.0]) == 50.0
+    assert steady_rate(100, [9.0, 1.0, 3.0]) == 50.0
+    assert steady_rate(100, [4.0]) == 25.0
+
+
 def test_torch_measurement_skips_without_torch(data_dir):
     # A None entry in sys.modules makes `import torch` raise ImportError, as on a
     # machine without the bench extra.

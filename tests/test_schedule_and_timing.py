@@ -44,6 +44,9 @@ def test_run_with_one_cycle_records_timing(tmp_path, data_dir):
     assert metrics["train_time_seconds"] > 0
     assert metrics["time_to_first_step_seconds"] > 0
     assert len(metrics["epoch_seconds"]) == 2
+    assert len(metrics["epoch_train_seconds"]) == 2
+    assert all(train <= epoch for train, epoch in zip(metrics["epoch_train_seconds"],
+                                                      metrics["epoch_seconds"]))
     assert metrics["train_time_seconds"] <= metrics["wall_time_seconds"]
     reloaded = keras.models.load_model(result.run_dir / "model.keras")
     assert reloaded.optimizer.get_config()["learning_rate"]["class_name"] == "CosineDecay"
