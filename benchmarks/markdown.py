@@ -46,11 +46,17 @@ def render(results: dict) -> str:
             lines.append(f"- PyTorch: skipped ({torch_result['skipped']}).")
         else:
             lines.append(
-                f"- PyTorch {torch_result['torch']} CPU eager loop of the same CNN, float32, "
+                f"- PyTorch {torch_result['torch']} CPU eager loop of the same CNN, "
                 f"{torch_result['threads']} threads: {torch_result['samples_per_second']:,.0f} "
-                f"samples/s. modelzoo float32 / PyTorch: **{extras['float32_over_torch']:.2f}**; "
-                f"modelzoo mixed_bfloat16 / PyTorch: **{extras['bf16_over_torch']:.2f}** "
-                "(medians of the ratios of each modelzoo run to the PyTorch run right after it).")
+                f"samples/s in float32, {extras['torch_bf16']['samples_per_second']:,.0f} under "
+                "bf16 autocast.")
+            lines.append(
+                f"- modelzoo / PyTorch in the same precision: float32 "
+                f"**{extras['float32_over_torch']:.2f}**, mixed_bfloat16 against bf16 autocast "
+                f"**{extras['bf16_over_torch_bf16']:.2f}** (medians of the ratios of each "
+                "modelzoo run to the PyTorch run right after it). modelzoo mixed_bfloat16 "
+                f"against PyTorch float32: **{extras['bf16_over_torch_float32']:.2f}** (ratio "
+                "of medians).")
     return "\n".join(lines)
 
 

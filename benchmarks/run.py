@@ -75,9 +75,10 @@ def benchmark_model(model: str, *, repeats: int, epochs: int, quick: bool,
                     with_torch: bool = False) -> dict:
     """Alternate modelzoo and reference runs of `model`; return the runs and their medians.
 
-    With `with_torch`, each repeat also times the PyTorch CNN right after
-    the modelzoo run, so the modelzoo / PyTorch ratio is a median of pairs
-    too. A missing torch skips that comparison for every repeat.
+    With `with_torch`, each repeat also times the PyTorch CNN, in the same
+    precision, right after the modelzoo run, so the modelzoo / PyTorch ratio
+    is a median of pairs too. A missing torch skips that comparison for
+    every repeat.
     """
     pairs = []
     torch_skipped = None
@@ -87,7 +88,7 @@ def benchmark_model(model: str, *, repeats: int, epochs: int, quick: bool,
         pair = {"modelzoo": zoo}
         if with_torch and torch_skipped is None:
             torch_run = run_worker("torch", model, epochs=epochs, seed=repeat,
-                                   precision="float32", quick=quick, train_subset=train_subset)
+                                   precision=precision, quick=quick, train_subset=train_subset)
             if "skipped" in torch_run:
                 torch_skipped = torch_run["skipped"]
                 logger.warning("PyTorch benchmark skipped: %s", torch_skipped)
@@ -258,10 +259,14 @@ def run(args) -> dict:
             "reference_bf16_over_float32": round(bf16["reference_samples_per_second"]
                                                  / fp32["reference_samples_per_second"], 3),
             "torch": fp32["torch"],
+            "torch_bf16": bf16["torch"],
         }
         if "over_torch" in fp32:
             cnn_extras["float32_over_torch"] = fp32["over_torch"]
-            cnn_extras["bf16_over_torch"] = bf16["over_torch"]
+            cnn_extras["bf16_over_torch_bf16"] = bf16["over_torch"]
+            # Not paired: modelzoo's bf16 runs against PyTorch's float32 runs.
+            cnn_extras["bf16_over_torch_float32"] = round(
+                bf16["modelzoo_samples_per_second"] / fp32["torch"]["samples_per_second"], 3)
         results["cnn_extras"] = cnn_extras
         print(format_extras(cnn_extras), flush=True)
     results["harness_seconds"] = round(time.perf_counter() - started, 1)
@@ -291,10 +296,12 @@ def format_extras(extras: dict) -> str:
         lines.append(f"cnn PyTorch: skipped ({torch_result['skipped']})")
     else:
         lines.append(
-            f"cnn PyTorch {torch_result['torch']} eager: "
-            f"{torch_result['samples_per_second']:,.0f} samples/s; modelzoo float32 / PyTorch = "
-            f"{extras['float32_over_torch']:.2f}, modelzoo bf16 / PyTorch = "
-            f"{extras['bf16_over_torch']:.2f}")
+            f"cnn PyTorch {torch_result['torch']} eager: float32 "
+            f"{torch_result['samples_per_second']:,.0f} samples/s, bf16 autocast "
+            f"{extras['torch_bf16']['samples_per_second']:,.0f} samples/s; modelzoo / PyTorch: "
+            f"float32 {extras['float32_over_torch']:.2f}, bf16 "
+            f"{extras['bf16_over_torch_bf16']:.2f}, modelzoo bf16 / PyTorch float32 "
+            f"{extras['bf16_over_torch_float32']:.2f}")
     return "\n".join(lines)
 
 

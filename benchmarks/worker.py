@@ -12,7 +12,9 @@ Kinds:
   with `model.fit` on NumPy arrays already in memory, same examples, batch
   size, epochs and precision.
 - `torch`: the tutorial's CNN in PyTorch, a CPU eager training loop over
-  in-memory tensors (`cnn` only; needs the `bench` extra).
+  in-memory tensors, in float32 or, for `--precision mixed_bfloat16`,
+  under `torch.autocast` with bfloat16 (`cnn` only; needs the `bench`
+  extra).
 - `pipeline`: iterate the modelzoo training split with no model, inside
   TensorFlow.
 
@@ -161,6 +163,9 @@ def run_torch(config) -> dict:
     if config.model.name != "cnn":
         return {"skipped": f"no PyTorch version of {config.model.name!r}; only 'cnn' has one"}
 
+    precision = config.training.precision
+    if precision not in ("float32", "mixed_bfloat16"):
+        return {"skipped": f"the PyTorch loop runs float32 or mixed_bfloat16, not {precision!r}"}
     x, y = load_training_arrays(config)
     torch.manual_seed(config.training.seed)
     inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
@@ -183,7 +188,11 @@ def run_torch(config) -> dict:
         for begin in range(0, len(inputs), batch_size):
             index = order[begin:begin + batch_size]
             optimizer.zero_grad()
-            loss = loss_function(network(inputs[index]), labels[index])
+            # Under mixed_bfloat16, autocast runs the convolutions and matrix
+            # products in bf16 and keeps float32 weights, as the Keras policy does.
+            with torch.autocast("cpu", dtype=torch.bfloat16,
+                                enabled=precision == "mixed_bfloat16"):
+                loss = loss_function(network(inputs[index]), labels[index])
             loss.backward()
             optimizer.step()
         epoch_seconds.append(time.perf_counter() - started)
@@ -193,6 +202,7 @@ def run_torch(config) -> dict:
         "num_train": int(len(inputs)),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "precision": precision,
     }
 
 
