@@ -311,7 +311,7 @@ def scale_images(images: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
 
 def batched_array_pipeline(
     x: np.ndarray,
-    y: np.ndarray,
+    y: np.ndarray | None,
     *,
     batch_size: int,
     shuffle: bool,
@@ -335,14 +335,16 @@ def batched_array_pipeline(
     Each batch is then one `tf.gather` from `x` and one from `y`; with
     `divisor`, the `x` batch is cast to float32 and divided by it. With
     `targets_are_inputs`, each element is `(x_batch, x_batch)`, one tensor
-    used twice, and `y` is not read. The last batch may be smaller than
+    used twice, and `y` may be None. The last batch may be smaller than
     `batch_size`. Not prefetched; the caller adds `prefetch`.
     """
     import tensorflow as tf
 
+    if y is None and not targets_are_inputs:
+        raise ValueError("batched_array_pipeline needs y unless targets_are_inputs is True")
     count = len(x)
     features = tf.constant(x)
-    targets = tf.constant(y)
+    targets = None if targets_are_inputs else tf.constant(y)
     num_batches = -(-count // batch_size)
     batch_lengths = tf.constant(
         [batch_size] * (count // batch_size) + ([count % batch_size] if count % batch_size else []),
