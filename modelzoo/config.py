@@ -210,7 +210,8 @@ class TrainingConfig:
             for validation and evaluation. Larger values cut the Python work
             between steps, which matters for small, fast models; batch-level
             callback hooks, the progress bar and a Ctrl-C then act once per
-            call. The `multi_worker` strategy runs one step per call.
+            call. Only one-device runs use it: under the `mirrored` and
+            `multi_worker` strategies each call runs one step.
     """
 
     epochs: int = _field(10, minimum=1)

@@ -206,7 +206,7 @@ class Trainer:
                 "%d replica(s)), on %s, %d step(s) per call of the training function",
                 config.model.name, config.training.epochs, batch_size,
                 batch_size / distribution.replicas, distribution.replicas, device_text,
-                1 if distribution.name == "multi_worker" else config.training.steps_per_execution,
+                self._steps_per_execution(),
             )
             # The directory that --resume takes is the chief's run directory. A
             # non-chief worker has its path only when it was started with --resume.
@@ -289,7 +289,7 @@ class Trainer:
             fit_distributed(model, self.distribution, splits.train, validation=splits.validation,
                             epochs=epochs, callbacks=callbacks)
             return
-        model.steps_per_execution = self.config.training.steps_per_execution
+        model.steps_per_execution = self._steps_per_execution()
         model.fit(
             splits.train,
             validation_data=splits.validation,
@@ -298,6 +298,18 @@ class Trainer:
             verbose=self.config.training.verbose,
             shuffle=False,  # the tf.data pipeline already shuffles each epoch
         )
+
+    def _steps_per_execution(self) -> int:
+        """Return the training steps per call of the training function under this strategy.
+
+        Only a one-device run uses `training.steps_per_execution`. Under
+        `MirroredStrategy`, Keras 3.15's loop of several steps per call failed
+        with "You must feed a value for placeholder tensor" (seen with 2 CPU
+        devices), and the `multi_worker` loop runs one step per call.
+        """
+        if self.distribution.name != "none":
+            return 1
+        return self.config.training.steps_per_execution
 
     def _evaluate(self, model: keras.Model, test) -> dict[str, float]:
         if self.distribution.name == "multi_worker":
