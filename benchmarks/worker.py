@@ -21,9 +21,9 @@ Kinds:
 Every training kind reports steady-state samples per second: the training
 examples divided by the median time of the epochs after the first (the
 first includes tracing or warm-up), each timed from its start to its
-validation, or its end without validation. The median keeps one epoch that
-other work on the machine slowed from moving the result; the pipeline kind
-takes the median of its passes after the first in the same way.
+validation, or its end without validation. With the median, one epoch that
+other work on the machine slowed does not move the result. The pipeline
+kind takes the median of its passes after the first in the same way.
 """
 
 from __future__ import annotations

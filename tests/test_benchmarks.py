@@ -68,7 +68,7 @@ def test_pipeline_measurement_counts_every_training_example(data_dir):
     assert result["samples_per_second"] > 0
 
 
-def test_steady_rate_uses_the_median_epoch_after_the_first():
+def test_steady_rate_median_after_warmup():
     from benchmarks.worker import steady_rate
 
     # The first epoch (tracing) is left out; one slow epoch does not move the median.

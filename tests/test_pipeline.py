@@ -1,6 +1,7 @@
 """The batched input pipeline: every example once per epoch, seeded reshuffles, scaling done once."""
 
 import numpy as np
+import pytest
 
 from modelzoo.data import batched_array_pipeline, load_dataset, make_image_pipeline, scale_images
 
@@ -100,3 +101,10 @@ def test_sequence_splits_use_batched_pipeline(data_dir):
     first_inputs = next(iter(test))[0]
     assert first_inputs.dtype == "float32"
     assert tuple(first_inputs.shape[1:]) == info.input_shape
+
+
+def test_batched_pipeline_without_targets_rejected():
+    with pytest.raises(ValueError, match=r"received y=None; pass the targets as y, or "
+                                         r"targets_are_inputs=True"):
+        batched_array_pipeline(np.zeros((4, 2), np.float32), None, batch_size=2, shuffle=False,
+                               seed=0)

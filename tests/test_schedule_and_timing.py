@@ -93,14 +93,15 @@ def _small_cnn_run(tmp_path, data_dir, steps_per_execution):
 def test_steps_per_execution_trains_the_same_steps(tmp_path, data_dir):
     # 1,000 training examples at batch 100 are 10 steps per epoch: with 7 steps
     # per call, each epoch ends with a shorter call of 3 steps.
-    one = _small_cnn_run(tmp_path, data_dir, 1)
-    seven = _small_cnn_run(tmp_path, data_dir, 7)
+    one_step = _small_cnn_run(tmp_path, data_dir, 1)
+    seven_steps = _small_cnn_run(tmp_path, data_dir, 7)
 
-    assert int(one.model.optimizer.iterations) == int(seven.model.optimizer.iterations) == 20
+    assert int(one_step.model.optimizer.iterations) == int(seven_steps.model.optimizer.iterations) == 20
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        assert seven.history[name] == pytest.approx(one.history[name], rel=1e-4), name
-    assert seven.metrics["test_accuracy"] == pytest.approx(one.metrics["test_accuracy"], abs=1e-6)
-    log = (seven.run_dir / "train.log").read_text()
+        assert seven_steps.history[name] == pytest.approx(one_step.history[name], rel=1e-4), name
+    assert seven_steps.metrics["test_accuracy"] == pytest.approx(
+        one_step.metrics["test_accuracy"], abs=1e-6)
+    log = (seven_steps.run_dir / "train.log").read_text()
     assert "7 step(s) per call of the training function" in log
 
 

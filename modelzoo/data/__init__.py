@@ -341,7 +341,8 @@ def batched_array_pipeline(
     import tensorflow as tf
 
     if y is None and not targets_are_inputs:
-        raise ValueError("batched_array_pipeline needs y unless targets_are_inputs is True")
+        raise ValueError("batched_array_pipeline received y=None; pass the targets as y, or "
+                         "targets_are_inputs=True for (x, x) batches")
     count = len(x)
     features = tf.constant(x)
     targets = None if targets_are_inputs else tf.constant(y)
