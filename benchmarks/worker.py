@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -81,10 +82,7 @@ def bench_config(model: str, *, epochs: int, seed: int, precision: str, quick: b
 
 def steady_rate(examples: int, seconds: list[float]) -> float:
     """Return `examples` divided by the median of `seconds` after the first (warm-up) entry."""
-    steady = sorted(seconds[1:] or seconds)
-    middle = len(steady) // 2
-    typical = steady[middle] if len(steady) % 2 else (steady[middle - 1] + steady[middle]) / 2
-    return round(examples / typical, 1)
+    return round(examples / statistics.median(seconds[1:] or seconds), 1)
 
 
 def peak_rss_mb() -> float:

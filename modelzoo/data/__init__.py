@@ -383,9 +383,18 @@ def batched_array_pipeline(
         return inputs, tf.gather(targets, index)
 
     dataset = indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    # tf.data's default graph rewrites run each time an iterator is created,
-    # that is at the start of every epoch, and find nothing to improve in
-    # this pipeline: it already batches before its parallel map.
+    return without_default_rewrites(dataset)
+
+
+def without_default_rewrites(dataset):
+    """Turn off tf.data's default graph rewrites for `dataset` and return it.
+
+    The rewrites run each time an iterator is created, that is at the start
+    of every epoch. They find nothing to improve in a pipeline that already
+    batches before one parallel map, as the in-memory pipelines here do.
+    """
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
     return dataset.with_options(options)
