@@ -259,8 +259,9 @@ def advance_shuffle(dataset, epochs: int) -> None:
     """Move a `tf.data` reshuffle seed forward by `epochs` epochs.
 
     A `shuffle(..., seed=s, reshuffle_each_iteration=True)` draws a new order
-    each time an iterator is created, and `fit` creates one per epoch. A
-    resumed run creates and drops one iterator per completed epoch, so epoch
+    each time an iterator is created, and the trainer's `fit` takes one
+    iterator's worth of batches per epoch (see `modelzoo.trainer.plan_epochs`).
+    A resumed run creates and drops one iterator per completed epoch, so epoch
     N sees the order it would have seen without the interruption.
     """
     for _ in range(epochs):

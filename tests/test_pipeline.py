@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
+from modelzoo.anomaly import make_series_pipeline
 from modelzoo.data import batched_array_pipeline, load_dataset, make_image_pipeline, scale_images
+from modelzoo.resume import advance_shuffle
+from modelzoo.trainer import plan_epochs
 
 
 def epoch_labels(dataset):
@@ -108,3 +111,56 @@ def test_batched_pipeline_without_targets_rejected():
                                          r"targets_are_inputs=True"):
         batched_array_pipeline(np.zeros((4, 2), np.float32), None, batch_size=2, shuffle=False,
                                seed=0)
+
+
+def _traceable_pipeline(kind, mnist_arrays):
+    """Return a shuffling training pipeline of 500 examples whose batches show their order."""
+    images, ids = mnist_arrays.x_train[:500], np.arange(500, dtype=np.int32)
+    if kind == "series":
+        series = np.repeat(np.arange(500, dtype=np.float32)[:, None, None], 4, axis=1)
+        return make_series_pipeline(series, batch_size=64, shuffle=True, seed=4)
+    options = {"full shuffle": {}, "shuffle buffer": {"shuffle_buffer": 100},
+               "fresh noise": {"targets": "inputs", "noise": "gaussian", "noise_level": 0.3}}
+    return make_image_pipeline(images, ids, batch_size=64, shuffle=True, seed=4, **options[kind])
+
+
+def _batches_values(batches):
+    """Return the inputs and targets of `batches`, one row per example."""
+    return np.concatenate([
+        np.concatenate([np.reshape(inputs, (len(inputs), -1)),
+                        np.reshape(targets, (len(targets), -1))], axis=1)
+        for inputs, targets in batches
+    ])
+
+
+@pytest.mark.parametrize("kind", ["full shuffle", "shuffle buffer", "fresh noise", "series"])
+def test_plan_epochs_repeated_set_keeps_epoch_orders(kind, mnist_arrays):
+    # plan_epochs repeats a training set of at most steps_per_execution
+    # batches, so fit keeps one iterator for the whole run. Each epoch must
+    # still see the batches that a new iterator per epoch gives, and a
+    # resumed run must reach them by dropping one iterator per finished epoch.
+    per_epoch = _traceable_pipeline(kind, mnist_arrays)
+    expected = [_batches_values(per_epoch) for _ in range(3)]
+    assert not np.array_equal(expected[0], expected[1]), "the epochs must differ"
+
+    plan = plan_epochs(_traceable_pipeline(kind, mnist_arrays), steps_per_execution=16)
+    assert (plan.steps_per_epoch, plan.steps_per_execution, plan.repeats) == (8, 8, True)
+    iterator = iter(plan.dataset)
+    for epoch in range(3):
+        batches = [next(iterator) for _ in range(plan.steps_per_epoch)]
+        np.testing.assert_array_equal(_batches_values(batches), expected[epoch])
+
+    resumed = _traceable_pipeline(kind, mnist_arrays)
+    advance_shuffle(resumed, 2)
+    iterator = iter(plan_epochs(resumed, steps_per_execution=16).dataset)
+    batches = [next(iterator) for _ in range(8)]
+    np.testing.assert_array_equal(_batches_values(batches), expected[2])
+
+
+def test_plan_epochs_long_epochs_not_repeated(mnist_arrays):
+    dataset = _traceable_pipeline("full shuffle", mnist_arrays)
+
+    plan = plan_epochs(dataset, steps_per_execution=7)
+
+    assert plan.dataset is dataset
+    assert (plan.steps_per_epoch, plan.steps_per_execution, plan.repeats) == (8, 7, False)

@@ -87,15 +87,19 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted(tmp_path, data_dir
     assert log.count("Device: /CPU:0") == 2  # the killed run and the resumed one
     assert "TensorFlow op determinism is on" in log
 
-    uninterrupted = modelzoo.train_model(
-        "cnn", data_dir=str(data_dir), output_dir=str(tmp_path / "reference"), epochs=3,
-        batch_size=64, seed=7, data__train_subset=4000, data__test_subset=2000,
-        training__verbose=0, callbacks__tensorboard=False, output__plots=False,
-    )
-    difference = abs(metrics["test_accuracy"] - uninterrupted.metrics["test_accuracy"])
+    # The same run without the kill, also with op determinism. Determinism stays
+    # on in a process once set, so this run gets its own process. Each resumed
+    # epoch must train on the batches and weights of the uninterrupted one.
+    reference = start_training(data_dir, tmp_path / "reference",
+                               "--set", "training.deterministic=true")
+    _, stderr = reference.communicate(timeout=300)
+    assert reference.returncode == 0, stderr[-3000:]
+    reference_dir = next((tmp_path / "reference").glob("cnn/*"))
+    reference_metrics = json.loads((reference_dir / "metrics.json").read_text())
     print(f"resumed test accuracy {metrics['test_accuracy']:.4f}, "
-          f"uninterrupted {uninterrupted.metrics['test_accuracy']:.4f}")
-    assert difference <= 0.005, (metrics["test_accuracy"], uninterrupted.metrics["test_accuracy"])
+          f"uninterrupted {reference_metrics['test_accuracy']:.4f}")
+    assert history == read_history(reference_dir)
+    assert metrics["test_accuracy"] == reference_metrics["test_accuracy"]
 
 
 def signal_after_first_backup(output_dir, signal_number):
@@ -162,6 +166,36 @@ def test_sigint_raises_training_interrupted(tmp_path, data_dir):
     assert json.loads((run_dir / "backup" / "state.json").read_text())["epoch"] < 50
     assert "Resume with: python -m modelzoo.train cnn --resume" in (run_dir / "train.log").read_text()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_resume_of_a_repeated_training_set_matches_uninterrupted(tmp_path, data_dir):
+    # 540 training examples at batch 64 are 9 batches, fewer than the 16 steps
+    # per call, so the training set repeats and one iterator serves all epochs
+    # (modelzoo.trainer.plan_epochs). A resumed run must still start its first
+    # epoch at the order the uninterrupted run used for that epoch.
+    overrides = [
+        f"data.data_dir={data_dir}", "training.epochs=4", "training.seed=7",
+        "data.train_subset=600", "data.test_subset=500", "training.verbose=0",
+        "training.batch_size=64", "callbacks.early_stopping.enabled=false",
+        "callbacks.reduce_lr_on_plateau.enabled=false", "callbacks.tensorboard=false",
+        "output.plots=false",
+    ]
+    uninterrupted = modelzoo.Trainer(modelzoo.load_config(
+        "cnn", overrides=[*overrides, f"output.dir={tmp_path / 'reference'}"])).run()
+    config = modelzoo.load_config("cnn", overrides=[*overrides, f"output.dir={tmp_path / 'cut'}"])
+    stop, watcher = signal_after_first_backup(tmp_path / "cut", signal.SIGINT)
+    try:
+        with pytest.raises(TrainingInterrupted) as raised:
+            modelzoo.Trainer(config).run()
+    finally:
+        stop.set()
+        watcher.join()
+    resumed = modelzoo.Trainer(config, resume_dir=raised.value.run_dir).run()
+
+    assert "one iterator for all epochs" in (resumed.run_dir / "train.log").read_text()
+    assert resumed.metrics["epochs_run"] == 4
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert resumed.history[name] == pytest.approx(uninterrupted.history[name], rel=1e-5), name
 
 
 def test_resume_rejections(tmp_path, data_dir):

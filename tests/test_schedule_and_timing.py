@@ -91,18 +91,23 @@ def _small_cnn_run(tmp_path, data_dir, steps_per_execution):
 
 
 def test_steps_per_execution_trains_the_same_steps(tmp_path, data_dir):
-    # 1,000 training examples at batch 100 are 10 steps per epoch: with 7 steps
-    # per call, each epoch ends with a shorter call of 3 steps.
+    # 1,000 training examples at batch 100 are 10 steps per epoch. With 7
+    # steps per call, each epoch ends with a shorter call of 3 steps. With 16,
+    # a whole epoch fits in one call, so the data set repeats and one iterator
+    # serves both epochs (modelzoo.trainer.plan_epochs).
     one_step = _small_cnn_run(tmp_path, data_dir, 1)
-    seven_steps = _small_cnn_run(tmp_path, data_dir, 7)
+    runs = {7: _small_cnn_run(tmp_path, data_dir, 7), 16: _small_cnn_run(tmp_path, data_dir, 16)}
 
-    assert int(one_step.model.optimizer.iterations) == int(seven_steps.model.optimizer.iterations) == 20
-    for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        assert seven_steps.history[name] == pytest.approx(one_step.history[name], rel=1e-4), name
-    assert seven_steps.metrics["test_accuracy"] == pytest.approx(
-        one_step.metrics["test_accuracy"], abs=1e-6)
-    log = (seven_steps.run_dir / "train.log").read_text()
-    assert "7 step(s) per call of the training function" in log
+    for steps, run in runs.items():
+        assert int(run.model.optimizer.iterations) == int(one_step.model.optimizer.iterations) == 20
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert run.history[name] == pytest.approx(one_step.history[name], rel=1e-4), (steps, name)
+        assert run.metrics["test_accuracy"] == pytest.approx(
+            one_step.metrics["test_accuracy"], abs=1e-6)
+    assert "7 step(s) per call of the training function\n" in (
+        runs[7].run_dir / "train.log").read_text()
+    assert ("10 step(s) per call of the training function; one epoch per call, one iterator "
+            "for all epochs") in (runs[16].run_dir / "train.log").read_text()
 
 
 def test_steps_per_execution_below_one_rejected():
