@@ -207,34 +207,53 @@ def run_torch(config) -> dict:
 def run_pipeline(config, passes: int = 4) -> dict:
     """Iterate the modelzoo training split `passes` times with no model; time the later passes.
 
-    Each pass pulls its batches the way Keras's `fit` does in an epoch: a new
-    iterator over the data set, then a compiled function that takes batches
-    from it until it is exhausted (`fit` takes `steps_per_execution` of them
-    per call). The time includes creating the iterator, which `fit` pays at
-    the start of every epoch, and leaves out Python work per batch.
+    Each pass pulls one epoch of batches the way the trainer's `fit` does
+    (`modelzoo.trainer.plan_epochs`), in a compiled function that takes them
+    from an iterator (`fit` takes `steps_per_execution` of them per call):
+
+    - a training set that fits in one call repeats, and one iterator serves
+      every pass, as it serves every epoch of a run;
+    - any other gets a new iterator per pass, drained until it ends, and the
+      time includes creating it, which `fit` pays once per epoch.
+
+    Python work per batch is left out.
     """
     import tensorflow as tf
 
-    from modelzoo.trainer import Trainer
+    from modelzoo.trainer import Trainer, plan_epochs
 
     trainer = Trainer(config)
     model = trainer.build_model()
     splits = trainer.load_data(model)
+    plan = plan_epochs(splits.train, config.training.steps_per_execution)
+
+    def count(batch):
+        return tf.shape(tf.nest.flatten(batch)[0], out_type=tf.int64)[0]
 
     @tf.function
     def drain(iterator):
         examples = tf.constant(0, tf.int64)
         batch = iterator.get_next_as_optional()
         while batch.has_value():
-            first = tf.nest.flatten(batch.get_value())[0]
-            examples += tf.shape(first, out_type=tf.int64)[0]
+            examples += count(batch.get_value())
             batch = iterator.get_next_as_optional()
         return examples
 
+    @tf.function
+    def take(iterator, steps):
+        examples = tf.constant(0, tf.int64)
+        for _ in tf.range(steps):
+            examples += count(iterator.get_next())
+        return examples
+
+    repeated = iter(plan.dataset) if plan.repeats else None
     seconds = []
     for _ in range(passes):
         started = time.perf_counter()
-        examples = int(drain(iter(splits.train)))
+        if repeated is not None:
+            examples = int(take(repeated, tf.constant(plan.steps_per_epoch)))
+        else:
+            examples = int(drain(iter(plan.dataset)))
         seconds.append(time.perf_counter() - started)
         if examples != splits.info.num_train:
             raise RuntimeError(f"the training split yielded {examples} examples, "
@@ -244,6 +263,7 @@ def run_pipeline(config, passes: int = 4) -> dict:
         "samples_per_second": steady_rate(num_train, seconds),
         "pass_seconds": [round(value, 4) for value in seconds],
         "num_train": num_train,
+        "one_iterator": plan.repeats,
     }
 
 

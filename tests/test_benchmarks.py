@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,16 +56,22 @@ def test_empty_markdown_option_leaves_the_file_alone(tmp_path, data_dir):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["quick.json"]
 
 
-def test_pipeline_measurement_counts_every_training_example(data_dir):
+@pytest.mark.parametrize("subset, num_train, one_iterator", [
+    (300, 270, True),     # 5 batches of 64: one call per epoch, the data set repeats
+    (2000, 1800, False),  # 29 batches: a new iterator per pass
+])
+def test_pipeline_measurement_counts_every_training_example(data_dir, subset, num_train,
+                                                            one_iterator):
     code = ("from benchmarks.worker import main\n"
-            "main(['pipeline', 'lstm', '--quick', '--train-subset', '300'])\n")
+            f"main(['pipeline', 'lstm', '--quick', '--train-subset', '{subset}'])\n")
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                                text=True, timeout=300,
                                env={**os.environ, "MODELZOO_DATA_DIR": str(data_dir)})
 
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1].split(" ", 1)[1])
-    assert result["num_train"] == 270  # 300 minus the 10% validation split
+    assert result["num_train"] == num_train  # minus the 10% validation split
+    assert result["one_iterator"] is one_iterator
     assert len(result["pass_seconds"]) == 4
     assert result["samples_per_second"] > 0
 
