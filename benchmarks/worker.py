@@ -86,7 +86,21 @@ def steady_rate(examples: int, seconds: list[float]) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Return this process's peak resident memory in MiB (Linux reports KiB)."""
+    """Return this process's peak resident memory in MiB.
+
+    On Linux this is `VmHWM` of `/proc/self/status`, the peak of this
+    program's own address space. `ru_maxrss` is not: Linux carries it over
+    from the parent through fork and exec, so a worker started by a parent
+    of 1,100 MiB reported at least 1,100 MiB, whatever it used itself.
+    Other systems fall back to `ru_maxrss` (bytes on macOS, KiB elsewhere).
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
     return round(peak / divisor, 1)

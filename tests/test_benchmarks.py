@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,20 @@ def test_pipeline_measurement_counts_every_training_example(data_dir, subset, nu
     assert result["one_iterator"] is one_iterator
     assert len(result["pass_seconds"]) == 4
     assert result["samples_per_second"] > 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_peak_memory_leaves_out_the_parents():
+    # Linux carries ru_maxrss over from the parent through fork and exec. The
+    # worker must report its own peak, far below this process's 512 MiB block.
+    block = np.ones(512 * 1024 * 1024, dtype=np.uint8)
+    code = "from benchmarks.worker import peak_rss_mb; print(peak_rss_mb())"
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                               text=True, timeout=120)
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert block.sum() == block.size
+    assert 5 < float(completed.stdout) < 256
 
 
 def test_steady_rate_median_after_warmup():
