@@ -78,7 +78,7 @@ def test_pipeline_measurement_counts_every_training_example(data_dir, subset, nu
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
-def test_peak_memory_leaves_out_the_parents():
+def test_peak_memory_excludes_parent():
     # Linux carries ru_maxrss over from the parent through fork and exec. The
     # worker must report its own peak, far below this process's 512 MiB block.
     block = np.ones(512 * 1024 * 1024, dtype=np.uint8)

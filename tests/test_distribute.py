@@ -201,9 +201,8 @@ def test_resume_accepts_cluster_flags_only(tmp_path):
 
 def test_mirrored_two_cpu_devices_matches_one_device(tmp_path, data_dir):
     # Plots on, so that the confusion matrix and report are written from the mirrored model.
-    # 3,600 training images: with 1,800, the two runs already differed in epoch 1 and
-    # their test accuracies by 0.0125 to 0.039 over seeds 3 to 6; with 3,600, by 0.007
-    # (seed 3) and 0.009 (seed 5).
+    # With 1,800 training images, the two test accuracies differed by up to 0.039 across
+    # four seeds. With 3,600 they differed by less than 0.01 in two.
     flags = ["--epochs", "2", "--data-dir", str(data_dir), *TRAIN_FLAGS,
              "--set", "data.train_subset=4000",
              "--set", "distribution.cpu_devices=2", "--set", "output.plots=true"]

@@ -135,10 +135,8 @@ def _batches_values(batches):
 
 @pytest.mark.parametrize("kind", ["full shuffle", "shuffle buffer", "fresh noise", "series"])
 def test_plan_epochs_repeated_set_keeps_epoch_orders(kind, mnist_arrays):
-    # plan_epochs repeats a training set of at most steps_per_execution
-    # batches, so fit keeps one iterator for the whole run. Each epoch must
-    # still see the batches that a new iterator per epoch gives, and a
-    # resumed run must reach them by dropping one iterator per finished epoch.
+    # One repeated iterator must yield the epochs of one new iterator per epoch,
+    # and advance_shuffle must reach them for a resumed run.
     per_epoch = _traceable_pipeline(kind, mnist_arrays)
     expected = [_batches_values(per_epoch) for _ in range(3)]
     assert not np.array_equal(expected[0], expected[1]), "the epochs must differ"

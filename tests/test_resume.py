@@ -87,9 +87,8 @@ def test_sigkill_in_epoch_2_then_resume_matches_uninterrupted(tmp_path, data_dir
     assert log.count("Device: /CPU:0") == 2  # the killed run and the resumed one
     assert "TensorFlow op determinism is on" in log
 
-    # The same run without the kill, also with op determinism. Determinism stays
-    # on in a process once set, so this run gets its own process. Each resumed
-    # epoch must train on the batches and weights of the uninterrupted one.
+    # The same run without the kill, in its own process because op determinism
+    # stays on in a process once set.
     reference = start_training(data_dir, tmp_path / "reference",
                                "--set", "training.deterministic=true")
     _, stderr = reference.communicate(timeout=300)
@@ -145,6 +144,18 @@ def test_sigterm_cli_exits_143_with_resume_hint(tmp_path, data_dir, capsys):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def run_until_signal(config, output_dir, signal_number):
+    """Run `config` until `signal_number` stops it after epoch 1; return the `TrainingInterrupted`."""
+    stop, watcher = signal_after_first_backup(output_dir, signal_number)
+    try:
+        with pytest.raises(TrainingInterrupted) as raised:
+            modelzoo.Trainer(config).run()
+    finally:
+        stop.set()
+        watcher.join()
+    return raised.value
+
+
 def test_sigint_raises_training_interrupted(tmp_path, data_dir):
     config = modelzoo.load_config("cnn", overrides=[
         f"data.data_dir={data_dir}", f"output.dir={tmp_path}", "training.epochs=50",
@@ -152,27 +163,19 @@ def test_sigint_raises_training_interrupted(tmp_path, data_dir):
         "training.batch_size=64", "callbacks.early_stopping.enabled=false",
         "callbacks.reduce_lr_on_plateau.enabled=false", "callbacks.tensorboard=false",
     ])
-    stop, watcher = signal_after_first_backup(tmp_path, signal.SIGINT)
-    try:
-        with pytest.raises(TrainingInterrupted) as raised:
-            modelzoo.Trainer(config).run()
-    finally:
-        stop.set()
-        watcher.join()
+    interrupted = run_until_signal(config, tmp_path, signal.SIGINT)
 
-    run_dir = raised.value.run_dir
-    assert raised.value.signal_name == "SIGINT"
-    assert raised.value.exit_code == 130
+    run_dir = interrupted.run_dir
+    assert interrupted.signal_name == "SIGINT"
+    assert interrupted.exit_code == 130
     assert json.loads((run_dir / "backup" / "state.json").read_text())["epoch"] < 50
     assert "Resume with: python -m modelzoo.train cnn --resume" in (run_dir / "train.log").read_text()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_resume_of_a_repeated_training_set_matches_uninterrupted(tmp_path, data_dir):
-    # 540 training examples at batch 64 are 9 batches, fewer than the 16 steps
-    # per call, so the training set repeats and one iterator serves all epochs
-    # (modelzoo.trainer.plan_epochs). A resumed run must still start its first
-    # epoch at the order the uninterrupted run used for that epoch.
+def test_resume_repeated_set_matches_uninterrupted(tmp_path, data_dir):
+    # 540 training examples at batch 64 are 9 batches, at most 16 steps per call,
+    # so the training set repeats (modelzoo.trainer.plan_epochs).
     overrides = [
         f"data.data_dir={data_dir}", "training.epochs=4", "training.seed=7",
         "data.train_subset=600", "data.test_subset=500", "training.verbose=0",
@@ -183,14 +186,8 @@ def test_resume_of_a_repeated_training_set_matches_uninterrupted(tmp_path, data_
     uninterrupted = modelzoo.Trainer(modelzoo.load_config(
         "cnn", overrides=[*overrides, f"output.dir={tmp_path / 'reference'}"])).run()
     config = modelzoo.load_config("cnn", overrides=[*overrides, f"output.dir={tmp_path / 'cut'}"])
-    stop, watcher = signal_after_first_backup(tmp_path / "cut", signal.SIGINT)
-    try:
-        with pytest.raises(TrainingInterrupted) as raised:
-            modelzoo.Trainer(config).run()
-    finally:
-        stop.set()
-        watcher.join()
-    resumed = modelzoo.Trainer(config, resume_dir=raised.value.run_dir).run()
+    interrupted = run_until_signal(config, tmp_path / "cut", signal.SIGINT)
+    resumed = modelzoo.Trainer(config, resume_dir=interrupted.run_dir).run()
 
     assert "one iterator for all epochs" in (resumed.run_dir / "train.log").read_text()
     assert resumed.metrics["epochs_run"] == 4

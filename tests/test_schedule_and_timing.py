@@ -91,10 +91,8 @@ def _small_cnn_run(tmp_path, data_dir, steps_per_execution):
 
 
 def test_steps_per_execution_trains_the_same_steps(tmp_path, data_dir):
-    # 1,000 training examples at batch 100 are 10 steps per epoch. With 7
-    # steps per call, each epoch ends with a shorter call of 3 steps. With 16,
-    # a whole epoch fits in one call, so the data set repeats and one iterator
-    # serves both epochs (modelzoo.trainer.plan_epochs).
+    # 10 steps per epoch: 7 per call ends each epoch with a call of 3 steps, and
+    # with 16 per call the training set repeats (modelzoo.trainer.plan_epochs).
     one_step = _small_cnn_run(tmp_path, data_dir, 1)
     runs = {7: _small_cnn_run(tmp_path, data_dir, 7), 16: _small_cnn_run(tmp_path, data_dir, 16)}
 
